@@ -1,0 +1,261 @@
+"""Load and validate a site file (TOML) into the typed site model.
+
+The only place that sees the raw TOML. Every key is declared in a small schema below: unknown
+keys are errors (with a suggestion for a misspelt key), values are type- and range-checked, and
+every error names the file, the key path (``genset[dg-2].min_load_pct``) and the problem.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+import tomllib
+import zoneinfo
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from microgrid.errors import ConfigError
+from microgrid.site import (Battery, Genset, LoadMeter, Location, ModbusEndpoint,
+                            OptimizerSettings, PvArray, ReserveRule, SimulatorSettings, Site)
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+_REQUIRED = object()
+
+
+@dataclass(frozen=True)
+class Key:
+    """Schema of one key: its type, default (or required) and allowed range."""
+
+    kind: type | tuple[type, ...]
+    default: Any = _REQUIRED
+    low: float | None = None  #: inclusive lower bound
+    high: float | None = None  #: inclusive upper bound
+    low_open: bool = False  #: lower bound exclusive
+    check: Callable[[Any], str | None] | None = None  #: returns a problem or None
+
+
+def _num(low=None, high=None, default=_REQUIRED, low_open=False) -> Key:
+    return Key((int, float), default, low, high, low_open)
+
+
+def _name_check(v: str) -> str | None:
+    return None if _NAME_RE.match(v) else (
+        "must be 1-63 letters, digits, '-', '_' or '.', starting with a letter or digit")
+
+
+def _tz_check(v: str) -> str | None:
+    try:
+        zoneinfo.ZoneInfo(v)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return f"unknown IANA timezone {v!r} (e.g. 'Africa/Juba', 'UTC')"
+    return None
+
+
+def _mode_check(v: str) -> str | None:
+    return None if v in ("dry_run", "enabled") else "must be 'dry_run' or 'enabled'"
+
+
+_NAME = Key(str, check=_name_check)
+
+SITE = {"name": _NAME, "mission": Key(str, ""), "headcount": Key(int, _REQUIRED, 1, 1_000_000),
+        "emission_factor_kg_per_l": _num(0, 10, 2.68, low_open=True),
+        "control_mode": Key(str, "dry_run", check=_mode_check), "location": Key(dict)}
+LOCATION = {"latitude": _num(-90, 90), "longitude": _num(-180, 180),
+            "altitude_m": _num(-500, 9000, 0.0), "timezone": Key(str, "UTC", check=_tz_check)}
+RESERVE = {"load_pct": _num(0, 100, 10.0), "pv_pct": _num(0, 100, 25.0)}
+MODBUS = {"host": Key(str), "port": Key(int, _REQUIRED, 1, 65535), "unit_id": Key(int, 1, 0, 247),
+          "profile": Key(str, check=_name_check), "poll_interval_s": _num(0.1, 3600, 5.0),
+          "timeout_s": _num(0.01, 60, 1.0)}
+PV = {"name": _NAME, "kwp": _num(0, 1e6, low_open=True), "inverter_kw": _num(0, 1e6, low_open=True),
+      "tilt_deg": _num(0, 90), "azimuth_deg": _num(0, 360), "losses_pct": _num(0, 99, 14.0),
+      "gamma_pdc_per_c": _num(-0.02, 0, -0.004), "modbus": Key(dict)}
+BATTERY = {"name": _NAME, "capacity_kwh": _num(0, 1e7, low_open=True),
+           "charge_power_kw": _num(0, 1e6, low_open=True),
+           "discharge_power_kw": _num(0, 1e6, low_open=True),
+           "soc_min_pct": _num(0, 100), "soc_max_pct": _num(0, 100),
+           "charge_efficiency": _num(0, 1, low_open=True),
+           "discharge_efficiency": _num(0, 1, low_open=True),
+           "wear_cost_l_per_kwh": _num(0, 10, 0.0), "initial_soc_pct": _num(0, 100, 50.0),
+           "modbus": Key(dict)}
+GENSET = {"name": _NAME, "rated_kw": _num(0, 1e5, low_open=True), "min_load_pct": _num(0, 100, 30.0),
+          "fuel_f0_l_per_kwh_rated": _num(0, 1), "fuel_f1_l_per_kwh": _num(0, 1, low_open=True),
+          "min_up_min": _num(0, 1440, 0.0), "min_down_min": _num(0, 1440, 0.0),
+          "start_cost_l": _num(0, 1000, 0.0), "tank_l": _num(0, 1e6, 1000.0, low_open=True),
+          "modbus": Key(dict)}
+LOAD_METER = {"name": _NAME, "modbus": Key(dict)}
+SIMULATOR = {"seed": Key(int, 1), "load_base_kw": _num(0, 1e6, 300.0),
+             "load_peak_kw": _num(0, 1e6, 600.0), "load_peak_hour": _num(0, 24, 15.0),
+             "load_noise_pct": _num(0, 50, 3.0), "clear_sky_index_mean": _num(0, 1.2, 0.8),
+             "cloud_variability": _num(0, 1, 0.15), "ambient_temp_c": _num(-50, 60, 25.0)}
+OPTIMIZER = {"horizon_h": _num(1, 24 * 14, 48.0), "step_min": Key(int, 15, 1, 60),
+             "fine_horizon_h": _num(0, 24 * 14, 12.0), "mip_rel_gap": _num(0, 0.5, 0.005),
+             "time_limit_s": _num(0, 3600, 10.0, low_open=True),
+             "terminal_soc_pct": Key((int, float), None, 0, 100),
+             "shed_penalty_l_per_kwh": _num(0, 1e4, 10.0),
+             "curtail_penalty_l_per_kwh": _num(0, 10, 0.0001),
+             "reserve_shortfall_penalty_l_per_kwh": _num(0, 1e4, 2.0)}
+TOP = {"site": Key(dict), "reserve": Key(dict, None), "pv": Key(list, ()),
+       "battery": Key(list, ()), "genset": Key(list, ()), "load_meter": Key(list, ()),
+       "simulator": Key(dict, None), "optimizer": Key(dict, None)}
+
+
+class _Reader:
+    """Validates tables against schemas, naming file and key path in every error."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def fail(self, key: str, message: str) -> ConfigError:
+        return ConfigError(message, path=self.path, key=key)
+
+    def table(self, raw: Any, schema: dict[str, Key], where: str) -> dict[str, Any]:
+        if not isinstance(raw, dict):
+            raise self.fail(where, f"must be a table, got {type(raw).__name__}")
+        for key in raw:
+            if key not in schema:
+                close = difflib.get_close_matches(key, list(schema), n=1, cutoff=0.6)
+                hint = f"; did you mean {close[0]!r}?" if close else (
+                    f"; known keys: {', '.join(sorted(schema))}")
+                raise self.fail(_join(where, key), f"unknown key {key!r}{hint}")
+        return {k: self.value(raw.get(k, _REQUIRED), spec, _join(where, k))
+                for k, spec in schema.items()}
+
+    def value(self, v: Any, spec: Key, where: str) -> Any:
+        if v is _REQUIRED:
+            if spec.default is _REQUIRED:
+                raise self.fail(where, "is required but missing")
+            return spec.default
+        kinds = spec.kind if isinstance(spec.kind, tuple) else (spec.kind,)
+        if isinstance(v, bool) and bool not in kinds or not isinstance(v, kinds):
+            want = " or ".join(k.__name__ for k in kinds)
+            raise self.fail(where, f"must be {want}, got {type(v).__name__} {v!r}")
+        if isinstance(v, float) and not math.isfinite(v):
+            raise self.fail(where, f"must be finite, got {v!r}")
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            if spec.low is not None and (v <= spec.low if spec.low_open else v < spec.low):
+                op = ">" if spec.low_open else "≥"
+                raise self.fail(where, f"out of range: {v!r}; must be {op} {spec.low:g}"
+                                + (f" and ≤ {spec.high:g}" if spec.high is not None else ""))
+            if spec.high is not None and v > spec.high:
+                raise self.fail(where, f"out of range: {v!r}; must be ≤ {spec.high:g}")
+        if spec.check is not None:
+            problem = spec.check(v)
+            if problem:
+                raise self.fail(where, problem)
+        return v
+
+
+def _join(where: str, key: str) -> str:
+    return f"{where}.{key}" if where else key
+
+
+def load_site(path: str | Path) -> Site:
+    """Read, validate and normalise a site file.
+
+    Parameters
+    ----------
+    path : str or Path
+        The TOML site file.
+
+    Raises
+    ------
+    ConfigError
+        With the file, the key path and the problem.
+    """
+    path = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError("site file not found", path=path) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read site file: {exc.strerror}", path=path) from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"not valid TOML: {exc}", path=path) from None
+    return site_from_dict(raw, path)
+
+
+def site_from_dict(raw: dict[str, Any], path: str = "<site>") -> Site:
+    """Validate an already parsed site document (see :func:`load_site`)."""
+    r = _Reader(path)
+    top = r.table(raw, TOP, "")
+    s = r.table(top["site"], SITE, "site")
+    loc = r.table(s["location"], LOCATION, "site.location")
+    pv = tuple(PvArray(**_device(r, t, PV, "pv", i)) for i, t in enumerate(_list(r, top, "pv")))
+    bat = tuple(Battery(**_device(r, t, BATTERY, "battery", i))
+                for i, t in enumerate(_list(r, top, "battery")))
+    gen = tuple(Genset(**_device(r, t, GENSET, "genset", i))
+                for i, t in enumerate(_list(r, top, "genset")))
+    meters = tuple(LoadMeter(**_device(r, t, LOAD_METER, "load_meter", i))
+                   for i, t in enumerate(_list(r, top, "load_meter")))
+    site = Site(
+        name=s["name"], mission=s["mission"], headcount=s["headcount"],
+        location=Location(**{k: (float(v) if k != "timezone" else v) for k, v in loc.items()}),
+        emission_factor_kg_per_l=float(s["emission_factor_kg_per_l"]),
+        reserve=ReserveRule(**_floats(r.table(top["reserve"] or {}, RESERVE, "reserve"))),
+        control_mode=s["control_mode"], pv_arrays=pv, batteries=bat, gensets=gen,
+        load_meters=meters,
+        simulator=SimulatorSettings(**_floats(
+            r.table(top["simulator"] or {}, SIMULATOR, "simulator"), keep=("seed",))),
+        optimizer=OptimizerSettings(**_floats(
+            r.table(top["optimizer"] or {}, OPTIMIZER, "optimizer"), keep=("step_min",))),
+        source=path)
+    _cross_checks(r, site)
+    return site
+
+
+def _list(r: _Reader, top: dict, key: str) -> list:
+    value = top[key]
+    if not isinstance(value, (list, tuple)):
+        raise r.fail(key, f"must be an array of tables ([[{key}]]), got {type(value).__name__}")
+    return list(value)
+
+
+def _device(r: _Reader, raw: Any, schema: dict[str, Key], kind: str, index: int) -> dict:
+    label = raw.get("name") if isinstance(raw, dict) and isinstance(raw.get("name"), str) else index + 1
+    where = f"{kind}[{label}]"
+    values = r.table(raw, schema, where)
+    values["modbus"] = ModbusEndpoint(**_floats(r.table(values["modbus"], MODBUS, f"{where}.modbus"),
+                                                keep=("host", "port", "unit_id", "profile")))
+    return _floats(values, keep=("name", "modbus"))
+
+
+def _floats(values: dict, keep: tuple[str, ...] = ()) -> dict:
+    """Ints from TOML become floats, except the named keys (and None, str)."""
+    return {k: (float(v) if isinstance(v, int) and k not in keep else v) for k, v in values.items()}
+
+
+def _cross_checks(r: _Reader, site: Site) -> None:
+    toml_key = {PvArray: "pv", Battery: "battery", Genset: "genset", LoadMeter: "load_meter"}
+    seen: set[str] = set()
+    endpoints: dict[tuple, str] = {}
+    for d in site.devices:
+        where = f"{toml_key[type(d)]}[{d.name}]"
+        if d.name in seen:
+            raise r.fail(f"{where}.name", f"device name {d.name!r} is used twice")
+        seen.add(d.name)
+        ep = (d.modbus.host, d.modbus.port, d.modbus.unit_id)
+        if ep in endpoints:
+            raise r.fail(f"{where}.modbus", f"endpoint {ep[0]}:{ep[1]} unit {ep[2]} is also used "
+                         f"by {endpoints[ep]!r}; each device needs its own unit id")
+        endpoints[ep] = d.name
+    for b in site.batteries:
+        if b.soc_min_pct >= b.soc_max_pct:
+            raise r.fail(f"battery[{b.name}].soc_min_pct",
+                         f"must be < soc_max_pct ({b.soc_min_pct:g} ≥ {b.soc_max_pct:g})")
+        if not b.soc_min_pct <= b.initial_soc_pct <= b.soc_max_pct:
+            raise r.fail(f"battery[{b.name}].initial_soc_pct",
+                         f"{b.initial_soc_pct:g} is outside the SOC window "
+                         f"[{b.soc_min_pct:g}, {b.soc_max_pct:g}]")
+    if not site.gensets and not site.batteries:
+        raise r.fail("genset", "a site needs at least one genset or battery to form the grid")
+    if site.simulator.load_base_kw > site.simulator.load_peak_kw:
+        raise r.fail("simulator.load_base_kw", "must be ≤ simulator.load_peak_kw")
+    opt = site.optimizer
+    if opt.fine_horizon_h > opt.horizon_h:
+        raise r.fail("optimizer.fine_horizon_h", f"must be ≤ horizon_h ({opt.horizon_h:g})")
+    if 60 % opt.step_min:
+        raise r.fail("optimizer.step_min", "must divide 60 (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60)")

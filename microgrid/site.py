@@ -1,0 +1,192 @@
+"""The site model: one frozen, typed dataclass per device kind.
+
+Built once by :func:`microgrid.config.load_site` from a TOML site file; nothing past the
+loader sees a raw dict. Units are in the field names; battery power positive = discharge.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+ControlMode = Literal["dry_run", "enabled"]
+
+
+@dataclass(frozen=True)
+class ModbusEndpoint:
+    """Where a device answers and which register profile it speaks.
+
+    Attributes
+    ----------
+    host : str
+        Host name or IP of the Modbus TCP server (gateway or device).
+    port : int
+        TCP port. [1..65535]
+    unit_id : int
+        Modbus unit (device) id. [0..247]
+    profile : str
+        Register profile name: a data file in ``telemetry/profiles/`` (e.g. ``sunspec_inverter``).
+    poll_interval_s : float
+        Poll interval of this device. [s]
+    timeout_s : float
+        Request timeout. [s]
+    """
+
+    host: str
+    port: int
+    unit_id: int
+    profile: str
+    poll_interval_s: float = 5.0
+    timeout_s: float = 1.0
+
+
+@dataclass(frozen=True)
+class Location:
+    latitude: float  #: [° N]
+    longitude: float  #: [° E]
+    altitude_m: float  #: [m]
+    timezone: str  #: IANA name, used for display and reporting only
+
+
+@dataclass(frozen=True)
+class PvArray:
+    """A PV array and the inverter serving it."""
+
+    name: str
+    kwp: float  #: DC nameplate. [kWp]
+    inverter_kw: float  #: AC rating of the inverter. [kW]
+    tilt_deg: float  #: [°]
+    azimuth_deg: float  #: 180 = south. [°]
+    losses_pct: float  #: PVWatts system losses. [%]
+    gamma_pdc_per_c: float  #: temperature coefficient of power. [1/°C]
+    modbus: ModbusEndpoint
+
+
+@dataclass(frozen=True)
+class Battery:
+    """A battery with its grid-forming inverter."""
+
+    name: str
+    capacity_kwh: float  #: usable nameplate energy. [kWh]
+    charge_power_kw: float  #: max charge power (positive number). [kW]
+    discharge_power_kw: float  #: max discharge power. [kW]
+    soc_min_pct: float  #: [%]
+    soc_max_pct: float  #: [%]
+    charge_efficiency: float  #: (0, 1]
+    discharge_efficiency: float  #: (0, 1]
+    wear_cost_l_per_kwh: float  #: wear cost per kWh of throughput, in litres of diesel equivalent. [L/kWh]
+    initial_soc_pct: float  #: SOC the simulator starts with. [%]
+    modbus: ModbusEndpoint
+
+
+@dataclass(frozen=True)
+class Genset:
+    """A diesel generator with HOMER's linear fuel curve F = F0·Prated·on + F1·P."""
+
+    name: str
+    rated_kw: float  #: [kW]
+    min_load_pct: float  #: [%]
+    fuel_f0_l_per_kwh_rated: float  #: HOMER intercept F0. [L/h per kW rated]
+    fuel_f1_l_per_kwh: float  #: HOMER slope F1. [L/kWh]
+    min_up_min: float  #: [min]
+    min_down_min: float  #: [min]
+    start_cost_l: float  #: start penalty in litres of diesel equivalent. [L]
+    tank_l: float  #: day tank size, for the fuel level the simulator serves. [L]
+    modbus: ModbusEndpoint
+
+    @property
+    def min_kw(self) -> float:
+        """Minimum loading while running. [kW]"""
+        return self.rated_kw * self.min_load_pct / 100.0
+
+    def fuel_rate_lph(self, power_kw: float, on: bool | float = True) -> float:
+        """Fuel rate by the linear curve. [L/h]"""
+        return float(on) * self.fuel_f0_l_per_kwh_rated * self.rated_kw + self.fuel_f1_l_per_kwh * power_kw
+
+
+@dataclass(frozen=True)
+class LoadMeter:
+    """A meter measuring camp load."""
+
+    name: str
+    modbus: ModbusEndpoint
+
+
+@dataclass(frozen=True)
+class ReserveRule:
+    """HOMER operating-reserve rule: headroom ≥ load_pct % of load + pv_pct % of PV."""
+
+    load_pct: float  #: [%]
+    pv_pct: float  #: [%]
+
+
+@dataclass(frozen=True)
+class SimulatorSettings:
+    """Knobs of the virtual camp (the physics behind the simulated devices)."""
+
+    seed: int
+    load_base_kw: float  #: night-time camp load. [kW]
+    load_peak_kw: float  #: afternoon air-conditioning peak. [kW]
+    load_peak_hour: float  #: local solar hour of the peak. [h]
+    load_noise_pct: float  #: std dev of load noise. [%]
+    clear_sky_index_mean: float  #: climatological mean clear-sky index. [0..1]
+    cloud_variability: float  #: std dev of the cloud process. [0..1]
+    ambient_temp_c: float  #: mean air temperature. [°C]
+
+
+@dataclass(frozen=True)
+class OptimizerSettings:
+    horizon_h: float  #: planning horizon. [h]
+    step_min: int  #: fine step. [min]
+    fine_horizon_h: float  #: first part of the horizon at the fine step; the rest hourly. [h]
+    mip_rel_gap: float  #: relative MIP gap. [fraction]
+    time_limit_s: float  #: [s]
+    terminal_soc_pct: float | None  #: SOC required at the horizon end; None = initial SOC. [%]
+    shed_penalty_l_per_kwh: float  #: penalty for unserved load. [L/kWh]
+    curtail_penalty_l_per_kwh: float  #: small penalty for curtailed PV. [L/kWh]
+    reserve_shortfall_penalty_l_per_kwh: float  #: penalty for unmet reserve. [L/kWh]
+
+
+@dataclass(frozen=True)
+class Site:
+    """The whole camp."""
+
+    name: str
+    mission: str
+    headcount: int
+    location: Location
+    emission_factor_kg_per_l: float  #: [kg CO2 / L diesel]
+    reserve: ReserveRule
+    control_mode: ControlMode
+    pv_arrays: tuple[PvArray, ...]
+    batteries: tuple[Battery, ...]
+    gensets: tuple[Genset, ...]
+    load_meters: tuple[LoadMeter, ...]
+    simulator: SimulatorSettings
+    optimizer: OptimizerSettings
+    source: str = field(default="", compare=False)  #: file the site was loaded from
+
+    @property
+    def devices(self) -> tuple[PvArray | Battery | Genset | LoadMeter, ...]:
+        """Every device, in file order by kind."""
+        return (*self.pv_arrays, *self.batteries, *self.gensets, *self.load_meters)
+
+    def device(self, name: str) -> PvArray | Battery | Genset | LoadMeter:
+        for d in self.devices:
+            if d.name == name:
+                return d
+        raise KeyError(name)
+
+    @property
+    def pv_kwp(self) -> float:
+        return sum(a.kwp for a in self.pv_arrays)
+
+    @property
+    def genset_kw(self) -> float:
+        return sum(g.rated_kw for g in self.gensets)
+
+
+def device_kind(device: PvArray | Battery | Genset | LoadMeter) -> str:
+    """The measurement name (DESIGN §4) of a device's readings."""
+    return {PvArray: "pv_inverter", Battery: "battery", Genset: "genset",
+            LoadMeter: "load_meter"}[type(device)]

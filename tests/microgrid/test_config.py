@@ -1,0 +1,104 @@
+"""Site file loading and validation: good files load, bad ones name the file and key."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from microgrid.config import load_site, site_from_dict
+from microgrid.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "sites" / "example-camp.toml"
+
+
+def example_raw() -> dict:
+    return tomllib.loads(EXAMPLE.read_text())
+
+
+def test_example_site_loads_with_expected_equipment():
+    site = load_site(EXAMPLE)
+    assert site.name == "malakal"
+    assert site.headcount == 1000
+    assert (site.location.latitude, site.location.longitude) == (9.53, 31.66)
+    assert [g.rated_kw for g in site.gensets] == [400.0, 400.0, 250.0]
+    assert site.pv_kwp == 600.0
+    assert site.batteries[0].capacity_kwh == 1000.0
+    assert site.emission_factor_kg_per_l == 2.68
+    assert site.gensets[0].min_kw == 120.0
+    assert site.control_mode == "dry_run"
+    assert site.source == str(EXAMPLE)
+
+
+def test_genset_fuel_curve_is_homer_linear():
+    g = load_site(EXAMPLE).gensets[0]
+    # F = F0 * rated * on + F1 * P = 0.08 * 400 + 0.25 * 200
+    assert g.fuel_rate_lph(200.0) == pytest.approx(82.0)
+    assert g.fuel_rate_lph(0.0, on=False) == 0.0
+
+
+def test_site_model_is_frozen():
+    site = load_site(EXAMPLE)
+    with pytest.raises(Exception):
+        site.gensets[0].rated_kw = 1  # type: ignore[misc]
+
+
+def test_defaults_fill_optional_tables():
+    raw = example_raw()
+    del raw["simulator"], raw["optimizer"], raw["reserve"]
+    site = site_from_dict(raw, "x.toml")
+    assert site.reserve.load_pct == 10.0
+    assert site.optimizer.step_min == 15
+    assert site.simulator.load_peak_kw == 600.0
+
+
+@pytest.mark.parametrize("mutate, key, words", [
+    (lambda r: r["genset"][1].__setitem__("min_lod_pct", 30), "genset[dg-2].min_lod_pct",
+     "did you mean 'min_load_pct'"),
+    (lambda r: r["genset"][0].__setitem__("min_load_pct", 130), "genset[dg-1].min_load_pct",
+     "out of range: 130"),
+    (lambda r: r["battery"][0].__setitem__("soc_min_pct", 96), "battery[bess-1].soc_min_pct",
+     "must be < soc_max_pct"),
+    (lambda r: r["battery"][0].__setitem__("charge_efficiency", 0.0),
+     "battery[bess-1].charge_efficiency", "must be > 0"),
+    (lambda r: r["battery"][0].__setitem__("discharge_efficiency", 1.2),
+     "battery[bess-1].discharge_efficiency", "must be ≤ 1"),
+    (lambda r: r["site"]["location"].__setitem__("timezone", "Africa/Malakal"),
+     "site.location.timezone", "unknown IANA timezone"),
+    (lambda r: r["pv"][0]["modbus"].__setitem__("port", "502"), "pv[pv-north].modbus.port",
+     "must be int, got str"),
+    (lambda r: r["pv"][0].pop("kwp"), "pv[pv-north].kwp", "is required"),
+    (lambda r: r.__setitem__("gensets", []), "gensets", "did you mean 'genset'"),
+    (lambda r: r["genset"][2].__setitem__("name", "dg-1"), "genset[dg-1].name", "used twice"),
+    (lambda r: r["load_meter"][0]["modbus"].__setitem__("port", 15041),
+     "load_meter[camp-main].modbus", "also used by 'dg-1'"),
+    (lambda r: r["site"].__setitem__("control_mode", "auto"), "site.control_mode", "dry_run"),
+    (lambda r: r["optimizer"].__setitem__("step_min", 7), "optimizer.step_min", "divide 60"),
+])
+def test_bad_values_name_the_key(mutate, key, words):
+    raw = example_raw()
+    mutate(raw)
+    with pytest.raises(ConfigError) as err:
+        site_from_dict(raw, "camp.toml")
+    assert err.value.key == key
+    assert err.value.path == "camp.toml"
+    assert words in str(err.value)
+    assert str(err.value).startswith(f"camp.toml: {key}: ")
+
+
+def test_bool_is_not_a_number():
+    raw = example_raw()
+    raw["genset"][0]["rated_kw"] = True
+    with pytest.raises(ConfigError, match="must be int or float, got bool"):
+        site_from_dict(raw, "camp.toml")
+
+
+def test_missing_file_and_bad_toml(tmp_path):
+    with pytest.raises(ConfigError, match="site file not found"):
+        load_site(tmp_path / "nope.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[site\nname = 'x'\n")
+    with pytest.raises(ConfigError, match=r"bad\.toml: not valid TOML"):
+        load_site(bad)
