@@ -36,6 +36,28 @@ def co2_kg(fuel_l: float, emission_factor_kg_per_l: float) -> float:
     return fuel_l * emission_factor_kg_per_l
 
 
+def diesel_only_fuel_lph(site: Site, load_kw: float) -> float:
+    """Fuel rate of the diesel-only counterfactual camp serving ``load_kw``. [L/h]
+
+    The gensets alone, HOMER load following: the least-fuel set of units whose rating covers the
+    load plus the operating reserve on load, sharing the load in proportion to rating (each at
+    least at its minimum load). With no genset able to cover it, all units at full power.
+    """
+    need_kw = load_kw * (1.0 + site.reserve.load_pct / 100.0)
+    best = math.inf
+    n = len(site.gensets)
+    for mask in range(1, 2 ** n):
+        units = [g for i, g in enumerate(site.gensets) if mask >> i & 1]
+        rated = sum(g.rated_kw for g in units)
+        if rated < need_kw:
+            continue
+        fuel = sum(g.fuel_rate_lph(max(g.min_kw, load_kw * g.rated_kw / rated)) for g in units)
+        best = min(best, fuel)
+    if math.isinf(best):
+        best = sum(g.fuel_rate_lph(g.rated_kw) for g in site.gensets)
+    return best
+
+
 def _val(fields: Mapping[str, float | None] | None, key: str) -> float | None:
     if not fields:
         return None
@@ -160,6 +182,7 @@ class EnergyRollup:
                     site["curtailed_kwh"] += max(0.0, avail - (_val(p, "ac_power_kw") or 0.0)) * dt_h
             elif isinstance(d, LoadMeter) and energy is not None:
                 site["load_kwh"] += energy
+                site["diesel_only_fuel_l"] += diesel_only_fuel_lph(self.site, energy / dt_h) * dt_h
             elif isinstance(d, Genset):
                 gens[d.name] = _genset_interval(d, p, n, energy, dt_h)
                 for key in ("genset_kwh", "fuel_l", "fuel_estimated_l"):
@@ -169,6 +192,7 @@ class EnergyRollup:
                                 - site["battery_charge_kwh"])
             if missing:
                 missing.add("load")
+            site["diesel_only_fuel_l"] = diesel_only_fuel_lph(self.site, site["load_kwh"] / dt_h) * dt_h
         return {"site": site, "gensets": gens, "missing": missing}
 
     def _emit(self, before: datetime | None) -> list[Reading]:
@@ -185,7 +209,8 @@ class EnergyRollup:
         worst_missing_s = max(b.missing_s.values(), default=0.0)
         coverage = 100.0 * (b.covered_s - worst_missing_s) / self.bucket.total_seconds()
         site = {k: b.site.get(k, 0.0) for k in ("load_kwh", "pv_kwh", "genset_kwh",
-                "battery_charge_kwh", "battery_discharge_kwh", "fuel_l", "fuel_estimated_l")}
+                "battery_charge_kwh", "battery_discharge_kwh", "fuel_l", "fuel_estimated_l",
+                "diesel_only_fuel_l")}
         for quantity, keys in _QUANTITY_KEYS.items():  # never measured in the bucket: missing
             if b.missing_s.get(quantity, 0.0) >= b.covered_s:
                 for key in keys:
@@ -205,7 +230,7 @@ class EnergyRollup:
 
 
 _QUANTITY = {PvArray: "pv", LoadMeter: "load", Genset: "genset"}
-_QUANTITY_KEYS = {"pv": ("pv_kwh",), "load": ("load_kwh",), "genset": ("genset_kwh",),
+_QUANTITY_KEYS = {"pv": ("pv_kwh",), "load": ("load_kwh", "diesel_only_fuel_l"), "genset": ("genset_kwh",),
                   "battery": ("battery_charge_kwh", "battery_discharge_kwh")}
 
 

@@ -64,6 +64,11 @@ def test_rollup_integrates_power_over_a_bucket():
     assert f["fuel_l"] == pytest.approx(20.5) and f["fuel_estimated_l"] == pytest.approx(20.5)
     assert f["co2_kg"] == pytest.approx(20.5 * 2.68)
     assert f["coverage_pct"] == pytest.approx(100.0)
+    # diesel only: 500 kW (+10 % reserve = 550) → a 400 and the 250 kW unit sharing by rating:
+    # 0.08·400 + 0.25·500·400/650 + 0.085·250 + 0.255·500·250/650 L/h, for 15 min
+    expected = (32 + 0.25 * 500 * 400 / 650 + 21.25 + 0.255 * 500 * 250 / 650) / 4
+    assert f["diesel_only_fuel_l"] == pytest.approx(expected)
+    assert expected < (2 * (32 + 0.25 * 250)) / 4   # cheaper than both 400 kW units
     g = [r for r in out if r.measurement == "genset_energy" and r.device == "dg-1"][0].fields
     assert g["run_h"] == pytest.approx(0.25) and g["below_min_h"] == 0.0 and g["starts"] == 0.0
 
@@ -109,3 +114,11 @@ def test_below_min_load_and_starts_are_counted():
     g = [r for r in roll.flush() if r.measurement == "genset_energy" and r.device == "dg-1"][0]
     assert g.fields["starts"] == 1.0
     assert g.fields["below_min_h"] == pytest.approx(60 / 3600)
+
+
+def test_diesel_only_counterfactual_picks_least_fuel_set():
+    from microgrid.accounting import diesel_only_fuel_lph
+    # 200 kW (+10 % reserve = 220): the 250 kW unit alone: 0.085·250 + 0.255·200 = 72.25 L/h
+    assert diesel_only_fuel_lph(SITE, 200.0) == pytest.approx(72.25)
+    # 30 kW: 250 kW unit at its 75 kW minimum: 21.25 + 0.255·75 = 40.375 L/h
+    assert diesel_only_fuel_lph(SITE, 30.0) == pytest.approx(40.375)
