@@ -1,0 +1,1 @@
+"""The service that wires poll → forecast → plan → control → historian on one clock."""
