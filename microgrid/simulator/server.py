@@ -1,0 +1,263 @@
+"""The virtual camp over real Modbus TCP: one pymodbus server per (host, port) of the site file.
+
+Each device's registers are its profile's encoding (:func:`telemetry.registers.encode`) of
+``camp.device_values(name)`` plus its nameplate from the site file; SunSpec devices expose
+"SunS" at 40000 and their model chain. The image is rebuilt on every read (and by
+:meth:`CampServers.refresh`), so a poller always sees the camp's current state.
+
+Writes are decoded by :func:`telemetry.registers.decode_write`: setpoints become
+``camp.command(name, point, value)``; a register no writable point covers answers
+ILLEGAL_ADDRESS, a value out of limits (or a bad DSE key complement) ILLEGAL_VALUE.
+
+The camp object needs only ``device_values(name) -> dict`` and ``command(name, point, value)``
+(:class:`microgrid.simulator.camp.VirtualCamp` in the service; a stand-in in tests).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from pymodbus.constants import ExcCodes
+from pymodbus.server import ModbusTcpServer
+from pymodbus.simulator import DataType, SimData, SimDevice
+
+from microgrid.site import Battery, Genset, PvArray
+from telemetry.registers import (NotWritableError, OutOfLimitsError, Profile, decode_write,
+                                 encode, load_profile)
+
+log = logging.getLogger(__name__)
+
+#: Unneeded registers between two mapped ones that are served (filled) rather than invalid.
+FILL_GAP_REGISTERS = 64
+
+
+class Camp(Protocol):
+    """What the servers need of the virtual camp."""
+
+    def device_values(self, name: str) -> dict[str, Any]: ...
+
+    def command(self, name: str, point: str, value: Any) -> None: ...
+
+
+def nameplate(device: Any) -> dict[str, float]:
+    """Rating fields a device serves from the site file (not from the physics).
+
+    Returns
+    -------
+    dict
+        Battery: ``capacity_kwh``, ``charge_rated_kw``, ``discharge_rated_kw``;
+        PV: ``rated_kw``; genset: ``rated_kw``. [kWh, kW]
+    """
+    if isinstance(device, Battery):
+        return {"capacity_kwh": device.capacity_kwh, "charge_rated_kw": device.charge_power_kw,
+                "discharge_rated_kw": device.discharge_power_kw}
+    if isinstance(device, (PvArray,)):
+        return {"rated_kw": device.inverter_kw}
+    if isinstance(device, Genset):
+        return {"rated_kw": device.rated_kw}
+    return {}
+
+
+class DeviceImage:
+    """The register image of one simulated device, kept in step with the camp.
+
+    Parameters
+    ----------
+    name : str
+        Device name (site file).
+    profile : Profile
+    unit_id : int
+    camp : Camp
+    static : dict
+        Nameplate fields merged under the camp's values.
+    """
+
+    def __init__(self, name: str, profile: Profile, unit_id: int, camp: Camp,
+                 static: dict[str, Any] | None = None):
+        self.name, self.profile, self.unit_id, self.camp = name, profile, unit_id, camp
+        self.static = dict(static or {})
+        self.offline = False  #: answer GATEWAY_NO_RESPONSE (device dropped behind a gateway)
+        self._registers: list[int] | None = None
+        self._start = 0
+        self._reported: set[str] = set()
+        self.image: dict[int, int] = encode(profile, self.static)
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Re-encode the camp's current values (keeps the last image if encoding fails)."""
+        values = {**self.static, **self.camp.device_values(self.name)}
+        errors: list[str] = []
+        self.image = encode(self.profile, values, errors)
+        for message in errors:
+            if message.split(" = ")[0] not in self._reported:
+                self._reported.add(message.split(" = ")[0])
+                log.warning("device %s: served as missing: %s", self.name, message)
+        if self._registers is not None:
+            self._sync()
+
+    def sim_device(self) -> SimDevice:
+        """A pymodbus SimDevice serving this image, with reads and writes hooked."""
+        filler = 0xFFFF if self.profile.sentinels == "dse" else 0
+        blocks = []
+        for start, regs in _segments(self.image, filler):
+            blocks.append(SimData(start, values=regs, datatype=DataType.REGISTERS))
+        return SimDevice(self.unit_id, simdata=blocks, action=self._action)
+
+    def _sync(self) -> None:
+        regs, start = self._registers, self._start
+        for address, value in self.image.items():
+            regs[address - start] = value
+
+    async def _action(self, func_code: int, start_address: int, address: int, count: int,
+                      registers: list[int], values: list[int] | list[bool] | None) -> ExcCodes | None:
+        self._registers, self._start = registers, start_address
+        if self.offline:
+            return ExcCodes.GATEWAY_NO_RESPONSE
+        if values is None:
+            self.refresh()
+            return None
+        return self._write(address, [int(v) for v in values])
+
+    def _write(self, address: int, regs: list[int]) -> ExcCodes | None:
+        try:
+            commands = decode_write(self.profile, address, regs, self.image)
+        except NotWritableError as exc:
+            log.info("device %s: write refused: %s", self.name, exc)
+            return ExcCodes.ILLEGAL_ADDRESS
+        except OutOfLimitsError as exc:
+            log.info("device %s: write refused: %s", self.name, exc)
+            return ExcCodes.ILLEGAL_VALUE
+        for point, value in commands:
+            try:
+                self.camp.command(self.name, point, value)
+            except (ValueError, KeyError) as exc:
+                log.info("device %s: camp refused %s = %r: %s", self.name, point, value, exc)
+                return ExcCodes.ILLEGAL_VALUE
+            except Exception:  # the simulated device fails, the server keeps serving
+                log.exception("device %s: camp failed on %s = %r", self.name, point, value)
+                return ExcCodes.DEVICE_FAILURE
+        self.image.update(zip(range(address, address + len(regs)), regs))
+        return None
+
+
+def _segments(image: dict[int, int], filler: int) -> list[tuple[int, list[int]]]:
+    """Contiguous register runs of an image; short gaps filled with ``filler``."""
+    out: list[tuple[int, list[int]]] = []
+    for address in sorted(image):
+        if out and address - (out[-1][0] + len(out[-1][1])) <= FILL_GAP_REGISTERS:
+            start, regs = out[-1]
+            regs.extend([filler] * (address - start - len(regs)))
+            regs.append(image[address])
+        else:
+            out.append((address, [image[address]]))
+    return out
+
+
+@dataclass
+class Endpoint:
+    """One TCP server (host, port) and the devices it serves."""
+
+    host: str
+    port: int
+    devices: list[DeviceImage] = field(default_factory=list)
+    server: ModbusTcpServer | None = None
+
+    async def start(self) -> None:
+        """Listen (inside the running event loop)."""
+        if self.server is not None:
+            return
+        server = ModbusTcpServer([d.sim_device() for d in self.devices],
+                                 address=(self.host, self.port))
+        await server.serve_forever(background=True)
+        self.server = server
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            await self.server.shutdown()
+            self.server = None
+
+
+class CampServers:
+    """All Modbus servers of a virtual camp.
+
+    Attributes
+    ----------
+    endpoints : dict
+        ``{(host, port): Endpoint}``.
+    devices : dict
+        ``{device name: DeviceImage}``.
+    """
+
+    def __init__(self, endpoints: dict[tuple[str, int], Endpoint]):
+        self.endpoints = endpoints
+        self.devices = {d.name: d for e in endpoints.values() for d in e.devices}
+
+    def refresh(self) -> None:
+        """Re-encode every device from the camp (the runner may call this each tick)."""
+        for d in self.devices.values():
+            d.refresh()
+
+    def _endpoint_of(self, name: str) -> Endpoint:
+        for e in self.endpoints.values():
+            if any(d.name == name for d in e.devices):
+                return e
+        raise KeyError(f"no simulated device {name!r}")
+
+    async def stop_device(self, name: str) -> None:
+        """Drop the TCP server of device ``name`` (and of devices sharing its endpoint)."""
+        await self._endpoint_of(name).stop()
+
+    async def start_device(self, name: str) -> None:
+        """Bring the TCP server of device ``name`` back."""
+        await self._endpoint_of(name).start()
+
+    def set_offline(self, name: str, offline: bool = True) -> None:
+        """Keep the TCP server up but make device ``name`` answer GATEWAY_NO_RESPONSE."""
+        self.devices[name].offline = offline
+
+    async def stop(self) -> None:
+        """Stop every server."""
+        for e in self.endpoints.values():
+            await e.stop()
+
+
+async def serve_camp(site: Any, camp: Camp) -> CampServers:
+    """Start one Modbus TCP server per (host, port) in the site file, serving the camp.
+
+    Parameters
+    ----------
+    site : Site
+        Devices and their ``modbus`` endpoints (anything with ``.devices`` works).
+    camp : Camp
+        ``device_values(name)`` and ``command(name, point, value)``.
+
+    Returns
+    -------
+    CampServers
+        Call ``await servers.stop()`` when done.
+
+    Raises
+    ------
+    ConfigError
+        Unknown profile, or two devices with the same unit id on one endpoint.
+    """
+    endpoints: dict[tuple[str, int], Endpoint] = {}
+    for device in site.devices:
+        m = device.modbus
+        ep = endpoints.setdefault((m.host, m.port), Endpoint(m.host, m.port))
+        if any(d.unit_id == m.unit_id for d in ep.devices):
+            from microgrid.errors import ConfigError
+            raise ConfigError(f"unit id {m.unit_id} used twice on {m.host}:{m.port}",
+                              key=f"{device.name}.modbus.unit_id")
+        ep.devices.append(DeviceImage(device.name, load_profile(m.profile), m.unit_id, camp,
+                                      nameplate(device)))
+    servers = CampServers(endpoints)
+    try:
+        for ep in endpoints.values():
+            await ep.start()
+    except BaseException:
+        await servers.stop()
+        raise
+    return servers

@@ -1,0 +1,396 @@
+"""The one decode / encode of device registers, and setpoint writes, for every profile kind.
+
+:func:`decode` turns a register image ``{address: register}`` into ``{field: value or None}``
+(SunSpec "not implemented" values, DSE reserved values and NaN floats are None, never 0);
+:func:`encode` is its inverse (the virtual camp's Modbus server); :func:`plan_write` turns a
+setpoint into register writes (declared limits, access, DSE key + complement), and
+:func:`decode_write` turns received writes back into setpoints (server side). All pure.
+Profiles (data files) are loaded by :func:`load_profile` (:mod:`telemetry.register_profile`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+from microgrid.errors import DeviceError
+from telemetry.register_profile import (PROFILE_DIR, Point, Profile, ProfileError,
+                                        load_profile)
+from telemetry.sunspec import raw_registers, raw_value, scaled
+
+__all__ = ["PROFILE_DIR", "Point", "Profile", "ProfileError", "load_profile", "WriteError",
+           "NotWritableError", "OutOfLimitsError", "Write", "WritePlan", "decode", "encode",
+           "plan_write", "decode_write", "dse_sentinel", "DSE_SENTINELS"]
+
+
+class WriteError(DeviceError):
+    """A setpoint write is refused before it reaches the device (or by the simulated device)."""
+
+
+class NotWritableError(WriteError):
+    """The field is not writable in this profile (read-only or unknown)."""
+
+
+class OutOfLimitsError(WriteError):
+    """The value is outside the point's declared limits or not one of its allowed values."""
+
+
+# ---------------------------------------------------------------------------------------------
+# raw values with the profile's sentinel convention
+
+#: DSE GenComm reserved values (top 8 of the unsigned range), by offset from the top.
+DSE_SENTINELS = ("unimplemented", "over measurable range", "under measurable range",
+                 "transducer fault", "bad data", "high digital input", "low digital input",
+                 "reserved")
+
+
+def dse_sentinel(regs: Sequence[int]) -> str | None:
+    """Meaning of a DSE reserved value (16 or 32 bit, signed or not), else None."""
+    value = 0
+    for r in regs:
+        value = (value << 16) | r
+    top = (1 << (16 * len(regs))) - 1
+    return DSE_SENTINELS[top - value] if top - value < len(DSE_SENTINELS) else None
+
+
+def _raw(sentinels: str, ptype: str, regs: Sequence[int]):
+    """Raw value under the profile's sentinel convention (None = missing)."""
+    if sentinels == "dse" and ptype not in ("string", "float32", "float64") and dse_sentinel(regs):
+        return None
+    return raw_value(ptype, regs, sentinels=sentinels == "sunspec")
+
+
+def _pow10(scale: float) -> tuple[int, float]:
+    """Split ``scale`` into (exponent, sign) when it is ±10^n, else (0, scale)."""
+    if scale != 0:
+        exp = round(math.log10(abs(scale)))
+        if -12 <= exp <= 12 and math.isclose(abs(scale), 10.0 ** exp, rel_tol=1e-12):
+            return exp, math.copysign(1.0, scale)
+    return 0, scale
+
+
+def _value(p: Point, raw, sf: int | None):
+    """Field value from a raw value (None stays None)."""
+    if raw is None:
+        return None
+    if p.enum:
+        return next((name for name, v in p.enum if v == raw), raw)
+    if p.nonzero_raw is not None:
+        return 1 if raw > 0 else 0
+    if isinstance(raw, str) or (sf == 0 and p.scale == 1.0 and isinstance(raw, int)):
+        return raw
+    exp, mult = _pow10(p.scale)
+    v = scaled(raw, None if sf is None else sf + exp)
+    return None if v is None else v * mult
+
+
+def _regs(registers: Mapping[int, int], address: int, size: int) -> list[int] | None:
+    try:
+        return [registers[a] for a in range(address, address + size)]
+    except KeyError:
+        return None
+
+
+# ---------------------------------------------------------------------------------------------
+# decode / encode
+
+def decode(profile: Profile, registers: Mapping[int, int]) -> dict[str, Any]:
+    """Field values from a register image; missing registers and sentinels give None.
+
+    Parameters
+    ----------
+    profile : Profile
+    registers : mapping of int to int
+        ``{address: register}`` as read (e.g. merged from the reads of a read plan).
+
+    Returns
+    -------
+    dict
+        ``{field: value or None}`` for every readable field of the profile, in field units.
+    """
+    out: dict[str, Any] = {}
+    for p in profile.points:
+        if p.access == "W":
+            continue
+        regs = _regs(registers, p.address, p.size)
+        raw = None if regs is None else _raw(profile.sentinels, p.type, regs)
+        sf: int | None = 0
+        if p.sf_address is not None:
+            sf_regs = _regs(registers, p.sf_address, 1)
+            sf = None if sf_regs is None else raw_value("sunssf", sf_regs)
+        out[p.field] = _value(p, raw, sf)
+    out.update({name: None for name in profile.missing})
+    for p in profile.points:
+        if p.of_field and p.access != "W":
+            base, pct = out.get(p.of_field), out[p.field]
+            out[p.field] = None if base is None or pct is None else pct * base / 100.0
+    return out
+
+
+def _raw_for(p: Point, value: Any, values: Mapping[str, Any], sf: int | None):
+    """Raw register value for a field value (inverse of :func:`_value`)."""
+    if value is None:
+        return None
+    if p.enum and isinstance(value, str):
+        return dict(p.enum)[value]
+    if p.nonzero_raw is not None:
+        return p.nonzero_raw if value else 0
+    if isinstance(value, str):
+        return value
+    if p.of_field:
+        base = values.get(p.of_field)
+        if not base:
+            return None
+        value = 100.0 * value / base
+    exp, mult = _pow10(p.scale)
+    device = value / mult
+    total = (sf or 0) + exp
+    raw = device * 10 ** -total if total <= 0 else device / 10 ** total
+    return raw if p.type in ("float32", "float64") else round(raw)
+
+
+def encode(profile: Profile, values: Mapping[str, Any],
+           errors: list[str] | None = None) -> dict[int, int]:
+    """Register image of a device from field values (the simulator's side of :func:`decode`).
+
+    Parameters
+    ----------
+    profile : Profile
+    values : mapping
+        ``{field: value}`` in field units. Missing or None -> the "not implemented" value;
+        a None percentage-of-rating limit (``of``) is served as 100 % (no limit).
+    errors : list, optional
+        If given, a value that cannot be encoded is served as "not implemented" and a message
+        naming the field is appended here, instead of raising.
+
+    Raises
+    ------
+    ValueError
+        If a value does not fit its register (names the profile and field); only when
+        ``errors`` is None.
+    """
+    image: dict[int, int] = {}
+    for address, regs in profile.constants:
+        image.update(zip(range(address, address + len(regs)), regs))
+    for p in profile.points:
+        if p.key_address is not None:
+            image.update({p.key_address: 0, p.key_address + 1: 0})
+        if p.access == "W":
+            continue
+        sf = p.sf_value if p.sf_address is not None else 0
+        value = values.get(p.field)
+        if value is None and p.of_field and values.get(p.of_field):
+            value = values[p.of_field]
+        try:
+            regs = _point_registers(profile, p, _raw_for(p, value, values, sf))
+        except (ValueError, KeyError, TypeError) as exc:
+            message = f"profile {profile.name}: field {p.field} = {value!r}: {exc}"
+            if errors is None:
+                raise ValueError(message) from None
+            errors.append(message)
+            regs = _point_registers(profile, p, None)
+        image.update(zip(range(p.address, p.address + p.size), regs))
+        if p.sf_address is not None:
+            image[p.sf_address] = raw_registers("sunssf", 1, sf)[0]
+    return image
+
+
+def _point_registers(profile: Profile, p: Point, raw: Any) -> list[int]:
+    """Registers of a raw value; None -> the profile's "missing" value."""
+    if raw is None and profile.sentinels == "dse" and p.type not in ("float32", "float64"):
+        return [0xFFFF] * p.size
+    return raw_registers(p.type, p.size, raw)
+
+
+# ---------------------------------------------------------------------------------------------
+# writes
+
+@dataclass(frozen=True)
+class Write:
+    """One Modbus write: registers starting at ``address`` (FC16, or FC6 for one register)."""
+
+    address: int
+    registers: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class WritePlan:
+    """What writing a setpoint takes: the writes in order, and whether the value was clamped."""
+
+    field: str
+    requested: Any
+    value: Any  #: the value the writes carry, after clamping to the point's limits
+    clamped: bool
+    writes: tuple[Write, ...]
+
+
+def _writable_point(profile: Profile, field_name: str) -> Point:
+    try:
+        p = profile.point(field_name)
+    except KeyError:
+        raise NotWritableError(f"profile {profile.name!r} has no field {field_name!r}") from None
+    if not p.writable:
+        raise NotWritableError(f"profile {profile.name!r}: {field_name} ({p.source}) is read-only")
+    return p
+
+
+def _limit(profile: Profile, p: Point, value: Any, clamp: bool) -> tuple[float, bool]:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise OutOfLimitsError(f"profile {profile.name!r}: {p.field} = {value!r} is not a number") from None
+    if not math.isfinite(v):
+        raise OutOfLimitsError(f"profile {profile.name!r}: {p.field} = {value!r} is not finite")
+    lo = -math.inf if p.minimum is None else p.minimum
+    hi = math.inf if p.maximum is None else p.maximum
+    if lo <= v <= hi:
+        return v, False
+    if not clamp:
+        raise OutOfLimitsError(f"profile {profile.name!r}: {p.field} = {v} outside [{lo}, {hi}] {p.unit}")
+    return min(max(v, lo), hi), True
+
+
+def plan_write(profile: Profile, field_name: str, value: Any,
+               registers: Mapping[int, int] | None = None, *, clamp: bool = True) -> WritePlan:
+    """The register writes that set ``field_name`` to ``value``.
+
+    Parameters
+    ----------
+    profile : Profile
+    field_name : str
+        A writable field, e.g. ``power_limit_pct`` or ``mode``.
+    value : float or str
+        In field units; named values (``"auto"``) for enum and control-key points.
+    registers : mapping, optional
+        The device's current register image: its scale factors and the ratings that
+        percentage setpoints refer to are taken from it (else the profile's served values).
+    clamp : bool
+        Clamp to the declared limits (True, reported in the plan) or raise.
+
+    Raises
+    ------
+    NotWritableError
+        Unknown or read-only field.
+    OutOfLimitsError
+        Value not allowed (``clamp=False`` and out of limits, unknown named value, no fit).
+    WriteError
+        A percentage setpoint whose reference rating is unknown.
+    """
+    p = _writable_point(profile, field_name)
+    if p.keys:
+        seq = dict(p.keys).get(value)
+        if seq is None:
+            raise OutOfLimitsError(f"profile {profile.name!r}: {field_name} = {value!r} not one of "
+                                   f"{', '.join(k for k, _ in p.keys)}")
+        return WritePlan(field_name, value, value, False,
+                         tuple(Write(p.key_address, (k, k ^ 0xFFFF)) for k in seq))
+    if p.enum:
+        if value not in dict(p.enum):
+            raise OutOfLimitsError(f"profile {profile.name!r}: {field_name} = {value!r} not one of "
+                                   f"{', '.join(k for k, _ in p.enum)}")
+        v, clamped = value, False
+    else:
+        v, clamped = _limit(profile, p, value, clamp)
+    sf = p.sf_value
+    if p.sf_address is not None and registers is not None and p.sf_address in registers:
+        sf = raw_value("sunssf", [registers[p.sf_address]])
+    if p.sf_address is not None and sf is None:
+        raise WriteError(f"profile {profile.name!r}: {field_name}: the device's scale factor is unknown")
+    context: dict[str, Any] = {}
+    if p.of_field:
+        base = decode(profile, registers or {}).get(p.of_field)
+        if not base:
+            raise WriteError(f"profile {profile.name!r}: {field_name} is a percentage of "
+                             f"{p.of_field}, which the device does not report")
+        context[p.of_field] = base
+        if v > base:
+            if not clamp:
+                raise OutOfLimitsError(f"profile {profile.name!r}: {field_name} = {v} above "
+                                       f"{p.of_field} = {base} {p.unit}")
+            v, clamped = base, True
+    try:
+        regs = raw_registers(p.type, p.size, _raw_for(p, v, context, sf))
+    except ValueError as exc:
+        raise OutOfLimitsError(f"profile {profile.name!r}: {field_name} = {v!r}: {exc}") from None
+    enable = tuple(Write(a, r) for a, r in p.enable)
+    return WritePlan(field_name, value, v, clamped, (Write(p.address, tuple(regs)),) + enable)
+
+
+def decode_write(profile: Profile, address: int, regs: Sequence[int],
+                 image: Mapping[int, int]) -> list[tuple[str, Any]]:
+    """Setpoints carried by a received write (the simulated device's side of :func:`plan_write`).
+
+    Parameters
+    ----------
+    profile : Profile
+    address : int
+        First register written.
+    regs : sequence of int
+        Registers written.
+    image : mapping
+        The device's register image before the write.
+
+    Returns
+    -------
+    list of (field, value)
+        One entry per writable field the write sets; enable registers and intermediate
+        control keys (e.g. "manual" before "start") carry none.
+
+    Raises
+    ------
+    NotWritableError
+        The write touches a register no writable point covers (→ ILLEGAL_ADDRESS).
+    OutOfLimitsError
+        A value outside the limits, a bad key complement, an unknown key (→ ILLEGAL_VALUE).
+    """
+    span = set(range(address, address + len(regs)))
+    new = dict(image)
+    new.update(zip(range(address, address + len(regs)), regs))
+    covered: set[int] = set()
+    out: list[tuple[str, Any]] = []
+    decoded: dict[str, Any] | None = None
+    for p in profile.points:
+        prange = set(range(p.address, p.address + p.size))
+        for a, r in p.enable:
+            covered |= span & set(range(a, a + len(r)))
+        if p.keys:
+            krange = set(range(p.key_address, p.key_address + 2))
+            if span & krange:
+                covered |= span & krange
+                out.extend(_decode_key(profile, p, krange <= span, new))
+            continue
+        if not span & prange:
+            continue
+        if not p.writable:
+            raise NotWritableError(f"profile {profile.name!r}: {p.field} ({p.source}) is read-only")
+        covered |= span & prange
+        decoded = decoded if decoded is not None else decode(profile, new)
+        out.append((p.field, _checked(profile, p, decoded)))
+    if span - covered:
+        raise NotWritableError(f"profile {profile.name!r}: register {min(span - covered)} is not writable")
+    return out
+
+
+def _checked(profile: Profile, p: Point, decoded: Mapping[str, Any]) -> Any:
+    """The decoded value of a written point, or OutOfLimitsError."""
+    value = decoded[p.field]
+    if value is None or (p.enum and value not in dict(p.enum)):
+        raise OutOfLimitsError(f"profile {profile.name!r}: {p.field}: value not allowed")
+    if not p.enum:
+        _limit(profile, p, value, clamp=False)
+    base = decoded.get(p.of_field) if p.of_field else None
+    if base is not None and value > base * (1 + 1e-9):
+        raise OutOfLimitsError(f"profile {profile.name!r}: {p.field} = {value} above {p.of_field} = {base}")
+    return value
+
+
+def _decode_key(profile: Profile, p: Point, whole: bool, new: Mapping[int, int]) -> list[tuple[str, Any]]:
+    if not whole:
+        raise OutOfLimitsError(f"profile {profile.name!r}: {p.field}: write key and complement together")
+    key, complement = new[p.key_address], new[p.key_address + 1]
+    if key ^ 0xFFFF != complement:
+        raise OutOfLimitsError(f"profile {profile.name!r}: {p.field}: key {key} with bad complement {complement}")
+    if not any(key in ks for _, ks in p.keys):
+        raise OutOfLimitsError(f"profile {profile.name!r}: {p.field}: key {key} is not supported")
+    return [(p.field, v) for v, ks in p.keys if ks[-1] == key][:1]
