@@ -1,0 +1,95 @@
+"""`microgrid simulate-camp --site SITE [--speed X]`: serve the virtual camp over Modbus TCP.
+
+One pymodbus server per endpoint of the site file, serving each device's register profile with
+the camp's physics behind it, obeying setpoints written to it. A commissioning partner: point
+`microgrid poll` (or mbpoll) at it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+from datetime import datetime, timezone
+
+from microgrid.clock import SimClock
+from microgrid.config import load_site
+from microgrid.errors import ConfigError
+from microgrid.simulator.camp import VirtualCamp
+from microgrid.simulator.server import serve_camp
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("simulate-camp", help="serve the virtual camp over Modbus TCP",
+                       description="Serve the site's devices from the virtual camp's physics over "
+                       "Modbus TCP until interrupted (Ctrl-C / SIGTERM).")
+    p.add_argument("--site", required=True, help="site file (TOML)")
+    p.add_argument("--speed", type=float, default=1.0,
+                   help="simulated seconds per wall second (default 1: real time)")
+    p.add_argument("--start", help="simulated start time, ISO 8601 UTC (default: now)")
+    p.add_argument("--seed", type=int, help="weather/load seed (default: the site's)")
+    p.add_argument("--print-every", type=float, default=5.0, metavar="S",
+                   help="print the camp state every S wall seconds (0: never)")
+    p.add_argument("--duration", type=float, default=None, metavar="S",
+                   help="stop after S wall seconds (default: run until interrupted)")
+    p.set_defaults(func=run)
+
+
+def _start(text: str | None) -> datetime:
+    if not text:
+        return datetime.now(timezone.utc).replace(microsecond=0)
+    try:
+        t = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ConfigError(f"--start {text!r} is not an ISO 8601 time") from None
+    if t.tzinfo is None or t.utcoffset().total_seconds() != 0:
+        raise ConfigError(f"--start {text!r} must be UTC (end it with Z or +00:00)")
+    return t
+
+
+def run(args: argparse.Namespace) -> int:
+    if not args.speed > 0:
+        raise ConfigError(f"--speed must be > 0, got {args.speed}")
+    site = load_site(args.site)
+    clock = SimClock(_start(args.start), speed=args.speed)
+    return asyncio.run(_serve(site, clock, args))
+
+
+async def _serve(site, clock: SimClock, args: argparse.Namespace) -> int:
+    camp = VirtualCamp(site, clock, seed=args.seed)
+    servers = await serve_camp(site, camp)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    print(f"virtual camp {site.name!r} at {args.speed:g}x, simulated start {clock.now():%Y-%m-%d %H:%M} UTC")
+    for d in site.devices:
+        m = d.modbus
+        print(f"  {d.name:<12} {m.profile:<17} {m.host}:{m.port} unit {m.unit_id}")
+    print("serving; Ctrl-C to stop", flush=True)
+    try:
+        deadline = None if args.duration is None else loop.time() + args.duration
+        while not stop.is_set():
+            wait = args.print_every if args.print_every > 0 else 3600.0
+            if deadline is not None:
+                wait = min(wait, max(0.0, deadline - loop.time()))
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=wait)
+            except asyncio.TimeoutError:
+                pass
+            if args.print_every > 0 and not stop.is_set():
+                print(_state_line(camp), flush=True)
+            if deadline is not None and loop.time() >= deadline:
+                break
+    finally:
+        await servers.stop()
+    return 0
+
+
+def _state_line(camp: VirtualCamp) -> str:
+    step = camp.advance()
+    gens = " ".join(f"{n}={kw:.0f}" for n, kw in step.genset_kw.items() if step.genset_on.get(n))
+    soc = " ".join(f"{v:.1f}%" for v in step.soc_pct.values())
+    return (f"{camp.clock.now():%Y-%m-%d %H:%M:%S}Z load {step.load_kw:6.1f} kW  PV {step.pv_kw:6.1f} kW  "
+            f"gensets [{gens or 'off'}]  battery {step.battery_total_kw:+6.1f} kW SOC {soc}  "
+            f"unserved {step.unserved_kw:.1f} kW")
