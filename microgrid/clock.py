@@ -115,3 +115,67 @@ class ManualClock:
         """Advance by ``seconds`` [s] and yield to the event loop once."""
         self.advance(max(0.0, seconds))
         await asyncio.sleep(0)
+
+
+class EventClock:
+    """Discrete-event simulated time for running the whole service as fast as it can compute.
+
+    Every loop that waits on this clock is a *participant* (:meth:`join` / :meth:`leave`). Time
+    stands still while any participant works (network I/O, a solve); once all of them sleep, the
+    clock jumps to the earliest wake-up. So a day of camp operation runs in the time its
+    computation takes, and the result does not depend on how fast the machine is.
+
+    Parameters
+    ----------
+    start : datetime
+        Simulated time at construction, timezone-aware.
+    """
+
+    def __init__(self, start: datetime):
+        self._now = _require_utc(start, "EventClock start")
+        self._participants = 0
+        self._sleepers: list[tuple[datetime, int, asyncio.Future]] = []
+        self._seq = 0
+        self._pending = False
+
+    def now(self) -> datetime:
+        """Current simulated time, UTC."""
+        return self._now
+
+    def join(self) -> None:
+        """Register one more loop that waits on this clock."""
+        self._participants += 1
+
+    def leave(self) -> None:
+        """A participant is done; the others may now be the ones time waits for."""
+        self._participants -= 1
+        self._maybe_advance()
+
+    async def sleep(self, seconds: float) -> None:
+        """Sleep ``seconds`` of simulated time. [s]"""
+        import heapq
+        fut = asyncio.get_running_loop().create_future()
+        self._seq += 1
+        heapq.heappush(self._sleepers, (self._now + timedelta(seconds=max(0.0, seconds)), self._seq, fut))
+        self._maybe_advance()
+        await fut
+
+    def _maybe_advance(self) -> None:
+        live = [s for s in self._sleepers if not s[2].done()]
+        if live and len(live) >= self._participants and not self._pending:
+            self._pending = True
+            asyncio.get_running_loop().call_soon(self._advance)
+
+    def _advance(self) -> None:
+        import heapq
+        self._pending = False
+        while self._sleepers and self._sleepers[0][2].done():  # cancelled sleepers
+            heapq.heappop(self._sleepers)
+        if not self._sleepers or len(self._sleepers) < self._participants:
+            return
+        wake = self._sleepers[0][0]
+        self._now = max(self._now, wake)
+        while self._sleepers and self._sleepers[0][0] <= self._now:
+            _, _, fut = heapq.heappop(self._sleepers)
+            if not fut.done():
+                fut.set_result(None)

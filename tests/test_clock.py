@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -86,3 +87,31 @@ def test_manual_clock_drives_a_loop_without_waiting():
 
     asyncio.run(loop())
     assert seen == [T0 + timedelta(minutes=15 * k) for k in (1, 2, 3)]
+
+
+def test_event_clock_jumps_when_every_participant_sleeps():
+    from microgrid.clock import EventClock
+    start = datetime(2026, 10, 1, tzinfo=timezone.utc)
+    clock = EventClock(start)
+    log = []
+
+    async def loop(name, period, n, work=None):
+        clock.join()
+        try:
+            for _ in range(n):
+                if work:
+                    await asyncio.sleep(work)  # real work (I/O): simulated time stands still
+                log.append((name, (clock.now() - start).total_seconds()))
+                await clock.sleep(period)
+        finally:
+            clock.leave()
+
+    async def main():
+        await asyncio.gather(loop("poll", 5, 4, work=0.01), loop("plan", 15, 2))
+
+    t0 = time.monotonic()
+    asyncio.run(main())
+    assert time.monotonic() - t0 < 5
+    assert sorted(log, key=lambda x: (x[1], x[0])) == [
+        ("plan", 0.0), ("poll", 0.0), ("poll", 5.0), ("poll", 10.0), ("plan", 15.0), ("poll", 15.0)]
+    assert clock.now() == start + timedelta(seconds=30)
