@@ -1,0 +1,65 @@
+"""Read a report's inputs (the ``energy`` and ``genset_energy`` roll-ups) from a historian.
+
+Takes an open historian (anything with the historian's ``query`` method; SQLite or InfluxDB),
+so this module imports no backend: the CLI opens the store. Returns the frames in the shape
+:func:`microgrid.reports.summary.summarize` reads.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from microgrid.errors import HistorianError, ReportError
+from microgrid.reports.period import Period
+from microgrid.reports.summary import time_indexed
+from microgrid.site import Site
+
+ENERGY_FIELDS = ("load_kwh", "pv_kwh", "genset_kwh", "battery_charge_kwh",
+                 "battery_discharge_kwh", "curtailed_kwh", "fuel_l", "fuel_estimated_l",
+                 "diesel_only_fuel_l", "co2_kg", "coverage_pct")
+GENSET_FIELDS = ("genset_kwh", "fuel_l", "fuel_estimated_l", "run_h", "below_min_h", "starts",
+                 "coverage_pct")
+
+
+def read_report_frames(historian, site: Site, period: Period) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``energy`` and ``genset_energy`` rows of ``site`` in ``period``.
+
+    Returns
+    -------
+    energy : DataFrame
+        Index bucket start [UTC], one column per present field.
+    gensets : DataFrame
+        Same index, a ``device`` column and the genset fields.
+
+    Raises
+    ------
+    ReportError
+        The historian failed the query.
+    """
+    tags = {"site": site.name}
+    try:
+        energy = historian.query("energy", list(ENERGY_FIELDS), period.start_utc,
+                                 period.end_utc, tags=tags)
+        gensets = historian.query("genset_energy", list(GENSET_FIELDS), period.start_utc,
+                                  period.end_utc, tags=tags, group_by_tags=["device"])
+    except HistorianError as exc:
+        raise ReportError(f"reading the roll-ups of site {site.name!r} for {period.label} "
+                          f"failed: {exc}") from exc
+    return _frame(energy), _frame(gensets)
+
+
+def _frame(df: pd.DataFrame | None) -> pd.DataFrame:
+    if df is None or len(df) == 0:
+        return pd.DataFrame()
+    df = time_indexed(df)
+    return df.drop(columns=[c for c in ("site", "measurement") if c in df.columns])
+
+
+def frames_from_readings(readings) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``energy`` and ``genset_energy`` frames straight from readings (no store), e.g. from
+    :func:`microgrid.simulator.history.simulate_history`; same shape as
+    :func:`read_report_frames`."""
+    energy = [{"time": r.time, **r.present_fields()} for r in readings if r.measurement == "energy"]
+    gens = [{"time": r.time, "device": r.tags.get("device"), **r.present_fields()}
+            for r in readings if r.measurement == "genset_energy"]
+    return _frame(pd.DataFrame(energy)), _frame(pd.DataFrame(gens))
