@@ -1,0 +1,163 @@
+"""Open a historian from a URL-like spec (the ``--store`` option, the site's historian setting).
+
+=========================================================  ========================================
+spec                                                       opens
+=========================================================  ========================================
+``sqlite:///data/historian.db``                            SQLite, path relative to the cwd
+``sqlite:////var/lib/microgrid/historian.db``              SQLite, absolute path
+``sqlite:///h.db?retention_days=400``                      ... with retention
+``influx1://127.0.0.1:8086/microgrid?rp=autogen``          InfluxDB 1.x (``/write``, ``/query``)
+``influx2://influxdb:8086?org=un&bucket=microgrid``        InfluxDB 2.x/3.x (influxdb-client)
+=========================================================  ========================================
+
+Common options (query string): ``tls=1`` (https, Influx only), ``timeout_s=10``,
+``spool=/var/lib/microgrid/spool.db`` (put a durable spool in front; also ``spool_max_mb``
+(default 1024), ``spool_max_points``, ``batch_points`` (default 5000)), ``influx1`` also ``gzip=1``; ``influx2`` also ``db=`` (DBRP database for
+InfluxQL, default the bucket).
+
+Secrets never go in the spec: InfluxDB 1.x user/password come from ``MICROGRID_INFLUX_USER`` and
+``MICROGRID_INFLUX_PASSWORD`` (or ``MICROGRID_INFLUX_PASSWORD_FILE``); the 2.x token from
+``MICROGRID_INFLUX_TOKEN`` or the file named by ``MICROGRID_INFLUX_TOKEN_FILE`` (or the
+``token_file=`` option). A spec that carries ``user:password@`` is refused.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Mapping
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from microgrid.errors import HistorianError
+from telemetry.historian.base import Historian
+
+_SPOOL = {"spool", "spool_max_mb", "spool_max_points", "batch_points"}
+_COMMON = _SPOOL | {"timeout_s", "tls"}
+_ALLOWED = {"sqlite": _SPOOL | {"retention_days"},
+            "influx1": _COMMON | {"rp", "gzip"},
+            "influx2": _COMMON | {"org", "bucket", "db", "rp", "token_file"}}
+
+
+def _secret(env: Mapping[str, str], name: str, file_path: str | None = None) -> str | None:
+    """``env[name]``, else the stripped content of ``file_path`` or of ``env[name + '_FILE']``."""
+    if env.get(name):
+        return env[name]
+    path = file_path or env.get(f"{name}_FILE")
+    if path:
+        try:
+            return Path(path).read_text().strip()
+        except OSError as exc:
+            raise HistorianError(f"cannot read the secret file {path} ({name}): "
+                                 f"{exc.strerror}") from None
+    return None
+
+
+def _options(spec: str, scheme: str, query: str) -> dict[str, str]:
+    opts = {k: v[-1] for k, v in parse_qs(query, keep_blank_values=True).items()}
+    unknown = set(opts) - _ALLOWED[scheme]
+    if unknown:
+        raise HistorianError(f"historian spec {_redact(spec)!r}: unknown option(s) "
+                             f"{', '.join(sorted(unknown))}; known: "
+                             f"{', '.join(sorted(_ALLOWED[scheme]))}")
+    return opts
+
+
+def _redact(spec: str) -> str:
+    parts = urlsplit(spec)
+    if parts.password or parts.username:
+        return spec.replace(parts.netloc, parts.hostname + (f":{parts.port}" if parts.port else ""))
+    return spec
+
+
+def _number(spec: str, opts: dict[str, str], key: str, default: float | None) -> float | None:
+    if key not in opts:
+        return default
+    try:
+        return float(opts[key])
+    except ValueError:
+        raise HistorianError(f"historian spec {_redact(spec)!r}: {key}={opts[key]!r} is not a "
+                             f"number") from None
+
+
+def open_historian(spec: str, *, env: Mapping[str, str] | None = None,
+                   spool: str | Path | None = None) -> Historian:
+    """Open the historian a spec names (module docstring for the forms).
+
+    Parameters
+    ----------
+    spec : str
+        ``sqlite:///...``, ``influx1://...`` or ``influx2://...``.
+    env : mapping, optional
+        Where secrets are looked up (default ``os.environ``).
+    spool : path, optional
+        Put a :class:`~telemetry.historian.spool.SpooledHistorian` with this spool file in
+        front (same as ``?spool=``).
+
+    Raises
+    ------
+    HistorianError
+        Unknown scheme or option, missing database/org/bucket/token, credentials in the spec.
+    """
+    env = os.environ if env is None else env
+    parts = urlsplit(spec)
+    scheme = parts.scheme
+    if scheme not in _ALLOWED:
+        raise HistorianError(f"historian spec {_redact(spec)!r}: scheme must be one of "
+                             f"sqlite://, influx1://, influx2://")
+    if parts.username or parts.password:
+        raise HistorianError(f"historian spec {_redact(spec)!r}: credentials do not go in the "
+                             f"spec; use MICROGRID_INFLUX_USER/PASSWORD or MICROGRID_INFLUX_TOKEN")
+    opts = _options(spec, scheme, parts.query)
+    if scheme == "sqlite":
+        inner = _open_sqlite(spec, parts, opts)
+    else:
+        inner = _open_influx(spec, scheme, parts, opts, env)
+    spool_path = spool or opts.get("spool")
+    if not spool_path:
+        return inner
+    from telemetry.historian.spool import Spool, SpooledHistorian
+    max_mb = _number(spec, opts, "spool_max_mb", 1024.0)
+    max_points = _number(spec, opts, "spool_max_points", None)
+    return SpooledHistorian(inner, Spool(spool_path, max_bytes=int(max_mb * 2**20),
+                                         max_points=None if max_points is None else int(max_points)),
+                            batch_points=int(_number(spec, opts, "batch_points", 5000)))
+
+
+def _open_sqlite(spec: str, parts, opts: dict[str, str]) -> Historian:
+    from telemetry.historian.sqlite import SQLiteHistorian
+    if parts.netloc:
+        raise HistorianError(f"historian spec {spec!r}: write sqlite:///relative/path.db or "
+                             f"sqlite:////absolute/path.db (three or four slashes)")
+    path = unquote(parts.path[1:] if parts.path.startswith("/") else parts.path)
+    if not path:
+        raise HistorianError(f"historian spec {spec!r}: no database file")
+    return SQLiteHistorian(path, retention_days=_number(spec, opts, "retention_days", None))
+
+
+def _open_influx(spec: str, scheme: str, parts, opts: dict[str, str],
+                 env: Mapping[str, str]) -> Historian:
+    from telemetry.historian.influx import InfluxV1Historian, InfluxV2Historian
+    if not parts.hostname:
+        raise HistorianError(f"historian spec {_redact(spec)!r}: no host")
+    proto = "https" if opts.get("tls") in ("1", "true", "yes") else "http"
+    url = f"{proto}://{parts.hostname}:{parts.port or 8086}"
+    timeout = _number(spec, opts, "timeout_s", 10.0)
+    if scheme == "influx1":
+        db = unquote(parts.path.strip("/"))
+        if not db:
+            raise HistorianError(f"historian spec {_redact(spec)!r}: no database "
+                                 f"(influx1://HOST:PORT/DATABASE)")
+        return InfluxV1Historian(url, db, retention_policy=opts.get("rp") or None,
+                                 username=env.get("MICROGRID_INFLUX_USER") or None,
+                                 password=_secret(env, "MICROGRID_INFLUX_PASSWORD"),
+                                 timeout_s=timeout, gzip=opts.get("gzip") in ("1", "true"))
+    missing = [k for k in ("org", "bucket") if not opts.get(k)]
+    if missing:
+        raise HistorianError(f"historian spec {_redact(spec)!r}: missing {' and '.join(missing)} "
+                             f"(influx2://HOST:PORT?org=ORG&bucket=BUCKET)")
+    token = _secret(env, "MICROGRID_INFLUX_TOKEN", opts.get("token_file"))
+    if not token:
+        raise HistorianError(f"historian spec {_redact(spec)!r}: no token; set "
+                             f"MICROGRID_INFLUX_TOKEN or MICROGRID_INFLUX_TOKEN_FILE")
+    return InfluxV2Historian(url, opts["org"], opts["bucket"], token, query_db=opts.get("db"),
+                             query_rp=opts.get("rp") or None, timeout_s=timeout)
