@@ -1,1 +1,13 @@
-"""dashboards."""
+"""Grafana dashboards as code (InfluxQL), provisioning files, and publishing.
+
+- :mod:`dashboards.model`: a small typed layer over Grafana 11 dashboard JSON.
+- :mod:`dashboards.queries`: every InfluxQL query, named; Grafana macro rendering.
+- :mod:`dashboards.overview`, :mod:`dashboards.generators`, :mod:`dashboards.environment`:
+  the three dashboards; :func:`dashboards.catalog.all_dashboards` lists them.
+- :mod:`dashboards.provisioning`: datasource (InfluxDB 1.x, or 2.x with a DBRP mapping) and
+  dashboard-provider YAML; :mod:`dashboards.export` writes them; :mod:`dashboards.publish`
+  pushes folder, datasource and dashboards through Grafana's HTTP API (grafana-api).
+
+CLI: ``microgrid dashboards export --out DIR [--site SITE]`` and
+``microgrid dashboards publish --url URL [--site SITE]`` (token in ``MICROGRID_GRAFANA_TOKEN``).
+"""

@@ -1,0 +1,14 @@
+"""All dashboards of the project, in the order they are exported and published."""
+
+from __future__ import annotations
+
+from dashboards.environment import environment_dashboard
+from dashboards.generators import generators_dashboard
+from dashboards.model import Dashboard
+from dashboards.overview import overview_dashboard
+from microgrid.site import Site
+
+
+def all_dashboards(site: Site | None = None) -> tuple[Dashboard, ...]:
+    """Overview, generators and environment, ``$site`` pre-selected when a site is given."""
+    return (overview_dashboard(site), generators_dashboard(site), environment_dashboard(site))

@@ -1,0 +1,175 @@
+"""Every InfluxQL query the dashboards run, named, in one place; and Grafana's macro rendering.
+
+Measurements and fields are DESIGN §4's (written by the poller and
+:class:`microgrid.accounting.EnergyRollup`). Range figures (renewable fraction, litres, tCO2,
+fuel avoided, kWh per litre, run hours...) are sums of the 15-min roll-ups (``energy``,
+``genset_energy``), the same rows the reports sum, so a dashboard stat and the report agree.
+Power curves come from the per-poll ``camp`` totals and the device measurements.
+
+:func:`render` expands the macros the way Grafana does (``$timeFilter``, ``$__interval``,
+``$site`` as an escaped regex, constants such as ``$headcount``): the panel-query tests run
+exactly what Grafana would send.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+from typing import Mapping
+
+from microgrid.reports.summary import BUCKET_MIN
+
+#: ``sum(coverage_pct) / DAY_COVERAGE_PCT`` = days with data (100 % × 15-min buckets per day),
+#: the report's days for litres per person per day.
+DAY_COVERAGE_PCT = 100 * 24 * 60 // BUCKET_MIN
+
+SITE = '"site" =~ /^$site$/'
+WHERE = f"WHERE {SITE} AND $timeFilter"
+SITE_TAG_VALUES = 'SHOW TAG VALUES FROM "camp" WITH KEY = "site"'
+
+
+def _tags(by: tuple[str, ...]) -> list[str]:
+    return [f'"{t}"' for t in by]
+
+
+def total(select: str, measurement: str, *by: str) -> str:
+    """One value over the selected range (per tag value of ``by``)."""
+    group = f" GROUP BY {', '.join(_tags(by))}" if by else ""
+    return f'SELECT {select} FROM "{measurement}" {WHERE}{group}'
+
+
+def daily(select: str) -> str:
+    """Per UTC day from the ``energy`` roll-ups; days without data are absent."""
+    return f'SELECT {select} FROM "energy" {WHERE} GROUP BY time(1d) fill(none)'
+
+
+def over_time(select: str, measurement: str, *by: str, where: str = "") -> str:
+    """Per Grafana interval (per tag value of ``by``); gaps stay gaps (``fill(null)``)."""
+    group = ", ".join(["time($__interval)", *_tags(by)])
+    cond = f"{SITE}{' AND ' + where if where else ''} AND $timeFilter"
+    return f'SELECT {select} FROM "{measurement}" WHERE {cond} GROUP BY {group} fill(null)'
+
+
+# -- range figures from the 15-min energy roll-ups ------------------------------------------
+_RF = '100 * (1 - sum("genset_kwh") / sum("load_kwh"))'
+_LPD = f'sum("fuel_l") * {DAY_COVERAGE_PCT} / $headcount / sum("coverage_pct")'
+RENEWABLE_FRACTION_PCT = total(_RF, "energy")
+FUEL_L = total('sum("fuel_l")', "energy")
+FUEL_ESTIMATED_L = total('sum("fuel_estimated_l")', "energy")
+CO2_T = total('sum("co2_kg") / 1000', "energy")
+FUEL_AVOIDED_L = total('sum("diesel_only_fuel_l") - sum("fuel_l")', "energy")
+CO2_AVOIDED_T = total('(sum("diesel_only_fuel_l") - sum("fuel_l")) * $co2_factor / 1000', "energy")
+LOAD_KWH = total('sum("load_kwh")', "energy")
+PV_KWH = total('sum("pv_kwh")', "energy")
+KWH_PER_L = total('sum("genset_kwh") / sum("fuel_l")', "energy")
+#: Litres per person per day with data (days = summed bucket coverage), as the report computes.
+L_PER_PERSON_DAY = total(_LPD, "energy")
+#: Share of the selected range covered by data (summed bucket coverage / range). [%]
+COMPLETENESS_PCT = total(f'sum("coverage_pct") * {BUCKET_MIN * 60} / $__range_s', "energy")
+ENERGY_BY_SOURCE_KWH = total(
+    'sum("pv_kwh") AS "PV used", sum("genset_kwh") AS "Gensets", '
+    'sum("battery_discharge_kwh") AS "Battery out", sum("battery_charge_kwh") AS "Battery in", '
+    'sum("curtailed_kwh") AS "PV curtailed", sum("load_kwh") AS "Load"', "energy")
+
+# -- the same per day (bars) --------------------------------------------------------------
+DAILY_ENERGY_BY_SOURCE_KWH = daily('sum("pv_kwh") AS "PV used", sum("genset_kwh") AS "Gensets", '
+                                   'sum("battery_discharge_kwh") AS "Battery out"')
+DAILY_RENEWABLE_FRACTION_PCT = daily(_RF)
+DAILY_FUEL_L = daily('sum("fuel_l")')
+DAILY_L_PER_PERSON = daily(_LPD)
+DAILY_CO2_T = daily('sum("co2_kg") / 1000')
+
+# -- power flows (camp totals per poll) ---------------------------------------------------
+POWER_FLOWS_KW = over_time('mean("load_kw") AS "Load", mean("pv_kw") AS "PV", '
+                           'mean("genset_kw") AS "Gensets", '
+                           'mean("battery_kw") AS "Battery (+ discharge)"', "camp")
+SOC_PCT = over_time('mean("soc_pct") AS "SOC"', "camp")
+GENSETS_ONLINE = over_time('max("gensets_online") AS "Gensets online"', "camp")
+PV_ACTUAL_KW = over_time('mean("pv_kw") AS "PV actual"', "camp")
+LOAD_ACTUAL_KW = over_time('mean("load_kw") AS "Load actual"', "camp")
+GENSET_ACTUAL_KW = over_time('mean("genset_kw") AS "Gensets actual"', "camp")
+SOC_ACTUAL_PCT = over_time('mean("soc_pct") AS "SOC actual"', "camp")
+
+
+def forecast_kw(quantity: str) -> str:
+    """p50/p10/p90 of a forecast quantity (``pv`` or ``load``). [kW]"""
+    return over_time('mean("p50_kw") AS "Forecast p50", mean("p10_kw") AS "Forecast p10", '
+                     'mean("p90_kw") AS "Forecast p90"', "forecast",
+                     where=f"\"quantity\" = '{quantity}'")
+
+
+PV_FORECAST_KW = forecast_kw("pv")
+LOAD_FORECAST_KW = forecast_kw("load")
+PLAN_GENSET_KW = over_time('mean("genset_kw")', "plan", "strategy")
+PLAN_SOC_PCT = over_time('mean("soc_pct")', "plan", "strategy")
+
+# -- optimizer and control ----------------------------------------------------------------
+OPTIMIZER_STATUS = total('last("status") AS "Status"', "optimizer")
+OPTIMIZER_SOLVE_S = total('last("solve_s") AS "Solve time"', "optimizer")
+OPTIMIZER_GAP_PCT = total('last("gap_pct") AS "MIP gap"', "optimizer")
+OPTIMIZER_SOLVE_S_SERIES = over_time('max("solve_s") AS "Solve time"', "optimizer")
+SETPOINTS_REJECTED = total('count("value") - sum("accepted") AS "Rejected", '
+                           'count("value") AS "Written"', "setpoint")
+
+# -- gensets (per device) -----------------------------------------------------------------
+GENSET_LOAD_PCT = over_time('mean("load_pct")', "genset", "device")
+GENSET_POWER_KW = over_time('mean("power_kw")', "genset", "device")
+#: Fuel rate from the 15-min roll-ups (metered, else estimated), so it exists for every genset. [L/h]
+GENSET_FUEL_RATE_LPH = over_time(f'mean("fuel_l") * {60 // BUCKET_MIN}', "genset_energy", "device")
+GENSET_RUNNING = over_time('last("running")', "genset", "device")
+GENSET_RUN_H = total('sum("run_h")', "genset_energy", "device")
+GENSET_BELOW_MIN_H = total('sum("below_min_h")', "genset_energy", "device")
+GENSET_STARTS = total('sum("starts")', "genset_energy", "device")
+GENSET_KWH = total('sum("genset_kwh")', "genset_energy", "device")
+GENSET_FUEL_L = total('sum("fuel_l")', "genset_energy", "device")
+GENSET_KWH_PER_L = total('sum("genset_kwh") / sum("fuel_l")', "genset_energy", "device")
+BELOW_MIN_H = total('sum("below_min_h")', "genset_energy")
+
+
+# -- Grafana's macros ---------------------------------------------------------------------
+def time_filter(start: datetime, end: datetime) -> str:
+    """``$timeFilter`` as Grafana renders it for the range [start, end): epoch ms, end inclusive."""
+    def ms(t: datetime) -> int:
+        return int(t.astimezone(timezone.utc).timestamp() * 1000)
+    return f"time >= {ms(start)}ms and time <= {ms(end) - 1}ms"
+
+
+def regex_escape(value: str) -> str:
+    """Escape a variable value for a ``=~ /^...$/`` InfluxQL regex (as Grafana does)."""
+    return re.sub(r"([\\^$.|?*+()\[\]{}/-])", r"\\\1", value)
+
+
+def interval_text(interval: timedelta) -> str:
+    """``$__interval`` text: ``15m``, ``1h``, ``30s``."""
+    s = int(interval.total_seconds())
+    for unit, n in (("d", 86400), ("h", 3600), ("m", 60)):
+        if s % n == 0:
+            return f"{s // n}{unit}"
+    return f"{s}s"
+
+
+def render(query: str, start: datetime, end: datetime, interval: timedelta,
+           variables: Mapping[str, str]) -> str:
+    """Expand Grafana's macros in ``query`` for a range, an interval and variable values.
+
+    Parameters
+    ----------
+    query : str
+        Panel InfluxQL with ``$timeFilter``, ``$__interval``, ``$__range_s`` and ``$name``.
+    start, end : datetime
+        The dashboard's time range, aware UTC; ``end`` exclusive.
+    interval : timedelta
+        What Grafana picked for ``$__interval``.
+    variables : Mapping[str, str]
+        Template variable values; ``site`` is regex-escaped (it is used in ``=~``).
+    """
+    out = query.replace("$timeFilter", time_filter(start, end))
+    out = out.replace("$__interval", interval_text(interval))
+    out = out.replace("$__range_s", str(int((end - start).total_seconds())))
+    for name in sorted(variables, key=len, reverse=True):
+        value = variables[name]
+        out = out.replace(f"${name}", regex_escape(value) if name == "site" else value)
+    left = re.findall(r"\$\w+", out)
+    if left:
+        raise ValueError(f"unrendered variables {left} in query {query!r}")
+    return out
