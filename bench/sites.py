@@ -1,0 +1,64 @@
+"""Bench sites: the example camp scaled to N devices of each kind, one endpoint per device.
+
+Devices copy the example site's (same profiles and ratings) with numbered names and the
+given loopback ports, so a benchmark and the virtual camp it polls build the same site.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import socket
+from pathlib import Path
+
+from microgrid.config import load_site
+from microgrid.site import Site
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "sites" / "example-camp.toml"
+#: 20 devices: 10 inverters, 2 batteries, 6 gensets, 2 meters.
+MIX = {"pv_arrays": 10, "batteries": 2, "gensets": 6, "load_meters": 2}
+
+
+def free_ports(n: int) -> list[int]:
+    """``n`` distinct free TCP ports on loopback (held open together while picked)."""
+    socks = []
+    try:
+        for _ in range(n):
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            socks.append(s)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+def bench_site(ports: list[int], mix: dict[str, int] | None = None,
+               poll_interval_s: float = 1.0) -> Site:
+    """The example site with ``mix`` devices (default :data:`MIX`), device i on ``ports[i]``.
+
+    Parameters
+    ----------
+    ports : list of int
+        One loopback port per device, in kind order (PV, batteries, gensets, meters).
+    mix : dict, optional
+        Devices per kind (``Site`` attribute name -> count).
+    poll_interval_s : float
+        Poll interval of every device. [s]
+    """
+    mix = dict(MIX if mix is None else mix)
+    base = load_site(EXAMPLE)
+    if len(ports) < sum(mix.values()):
+        raise ValueError(f"{sum(mix.values())} devices need as many ports, got {len(ports)}")
+    it = iter(ports)
+    kinds = {}
+    for attr, n in mix.items():
+        templates = getattr(base, attr)
+        devices = []
+        for i in range(n):
+            t = templates[i % len(templates)]
+            m = dataclasses.replace(t.modbus, host="127.0.0.1", port=next(it), unit_id=1,
+                                    poll_interval_s=poll_interval_s)
+            devices.append(dataclasses.replace(t, name=f"{t.name.split('-')[0]}-{i + 1:02d}",
+                                               modbus=m))
+        kinds[attr] = tuple(devices)
+    return dataclasses.replace(base, **kinds)

@@ -1,0 +1,366 @@
+"""The Modbus poller: every device of a site, each at its own interval, endpoints concurrently.
+
+One :class:`~telemetry.connection.EndpointConnection` per ``host:port``; the devices behind
+one endpoint are polled one after the other (their requests share the socket), different
+endpoints concurrently. Each device's reads are planned once from its register profile
+(:func:`telemetry.readplan.profile_reads`: nearby registers merged, ≤ 125 per read) and
+decoded by the one decoder (:func:`telemetry.registers.decode`). SunSpec devices are
+discovered first (:mod:`telemetry.discovery`) and rediscovered after they were offline.
+
+A failing device (timeout, refused connection, exception response, garbage) is retried once
+at once, then backs off exponentially (2×, 4×, … its interval, capped) and is reported
+offline: its reading carries ``online = 0`` and nothing else. Devices on other endpoints keep
+their cadence: :meth:`Poller.poll_due` waits at most ``cycle_wait_s`` for the endpoints it
+started; a slower endpoint's results arrive in a later cycle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any, Mapping
+
+from microgrid.clock import Clock
+from microgrid.errors import ConfigError, DeviceError
+from microgrid.readings import Reading
+from microgrid.site import Site, device_kind
+from telemetry.connection import Connections, EndpointConnection, ModbusExceptionError
+from telemetry.discovery import discover, resolve
+from telemetry.readplan import Read, merge_results, profile_reads
+from telemetry.register_profile import Profile, load_profile
+from telemetry.registers import decode
+
+log = logging.getLogger(__name__)
+
+#: Exception codes that mean "this block does not exist here" (the rest of the device is read).
+_ABSENT_BLOCK_CODES = (1, 2)
+
+
+@dataclass
+class DeviceStatus:
+    """Where a device stands, for the service, the status endpoint and the CLI.
+
+    Attributes
+    ----------
+    name, kind, endpoint : str
+        Device name, measurement (``pv_inverter`` …) and ``host:port``.
+    unit_id : int
+    online : bool or None
+        None until first polled.
+    reason : str or None
+        Why it is offline (the last error), or None.
+    last_ok : datetime or None
+        Time of the last good poll (UTC).
+    failures : int
+        Consecutive failed polls.
+    next_try : datetime or None
+        When it is due next (UTC).
+    """
+
+    name: str
+    kind: str
+    endpoint: str
+    unit_id: int
+    online: bool | None = None
+    reason: str | None = None
+    last_ok: datetime | None = None
+    failures: int = 0
+    next_try: datetime | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        iso = (lambda t: None if t is None else t.isoformat().replace("+00:00", "Z"))
+        return {"device": self.name, "kind": self.kind, "endpoint": self.endpoint,
+                "unit_id": self.unit_id, "online": self.online, "reason": self.reason,
+                "last_ok": iso(self.last_ok), "failures": self.failures,
+                "next_try": iso(self.next_try)}
+
+
+@dataclass(frozen=True)
+class PollCycle:
+    """What one call of :meth:`Poller.poll_due` / :meth:`Poller.poll_all` produced.
+
+    Attributes
+    ----------
+    time : datetime
+        Clock time the cycle started (UTC).
+    values : dict
+        ``{device: {field: value or None}}`` as decoded, for the devices that answered.
+    readings : list of Reading
+        One device reading per device polled (``online`` 0/1 plus its present fields).
+    status : dict
+        ``{device: DeviceStatus}`` of every device (copies).
+    requests, registers : int
+        Read requests sent and registers read for this cycle's devices.
+    """
+
+    time: datetime
+    values: dict[str, dict[str, Any]]
+    readings: list[Reading]
+    status: dict[str, DeviceStatus]
+    requests: int = 0
+    registers: int = 0
+
+    @property
+    def polled(self) -> list[str]:
+        return [r.device for r in self.readings]
+
+    @property
+    def offline(self) -> list[str]:
+        return [r.device for r in self.readings if r.fields.get("online") == 0]
+
+
+@dataclass
+class _Device:
+    """Per-device poll state."""
+
+    device: Any
+    kind: str
+    base: Profile
+    conn: EndpointConnection
+    status: DeviceStatus
+    interval_s: float
+    pause_s: float
+    profile: Profile | None = None
+    reads: list[Read] = field(default_factory=list)
+    due: datetime | None = None
+    refused: set[int] = field(default_factory=set)
+
+    @property
+    def name(self) -> str:
+        return self.device.name
+
+    @property
+    def needs_discovery(self) -> bool:
+        return self.profile is None
+
+
+@dataclass
+class _Result:
+    name: str
+    time: datetime
+    values: dict[str, Any] | None
+    requests: int
+    registers: int
+
+
+class Poller:
+    """Polls a site's devices over Modbus TCP.
+
+    Parameters
+    ----------
+    site : Site
+    clock : Clock
+        Time source for intervals, backoff and reading times.
+    connections : Connections, optional
+        Shared connection registry (e.g. with the setpoint writer); made (and closed by
+        :meth:`close`) here when not given.
+    backoff_cap_s : float
+        Longest wait between tries of a failing device (at least its interval). [s]
+    cycle_wait_s : float or None
+        Longest wall time :meth:`poll_due` waits for the endpoints it started; None = all. [s]
+    request_pause_s : float or mapping, optional
+        Pause between the requests of one device, for slow gateways: one value for all, or
+        ``{"host:port": s}``. Default: the profile's ``read.pause_s`` (0). [s]
+    """
+
+    def __init__(self, site: Site, *, clock: Clock, connections: Connections | None = None,
+                 backoff_cap_s: float = 60.0, cycle_wait_s: float | None = 0.5,
+                 request_pause_s: float | Mapping[str, float] | None = None):
+        self.site, self.clock = site, clock
+        self._own_connections = connections is None
+        self.connections = connections if connections is not None else Connections(site)
+        self.backoff_cap_s = float(backoff_cap_s)
+        self.cycle_wait_s = cycle_wait_s
+        self._devices: dict[str, _Device] = {}
+        for device in site.devices:
+            m = device.modbus
+            base = load_profile(m.profile)
+            conn = self.connections.for_device(device)
+            endpoint = f"{m.host}:{m.port}"
+            status = DeviceStatus(device.name, device_kind(device), endpoint, m.unit_id)
+            d = _Device(device, device_kind(device), base, conn, status, float(m.poll_interval_s),
+                        _pause(request_pause_s, endpoint, base))
+            if base.kind != "sunspec":
+                d.profile, d.reads = base, profile_reads(base)
+            self._devices[device.name] = d
+        self._inflight: dict[tuple[str, int], asyncio.Task] = {}
+
+    # ------------------------------------------------------------------------- public API
+    def status(self) -> dict[str, DeviceStatus]:
+        """``{device: DeviceStatus}`` (copies)."""
+        return {name: replace(d.status) for name, d in self._devices.items()}
+
+    def profile_of(self, name: str) -> Profile | None:
+        """The profile a device is read with (SunSpec: resolved by discovery; None before)."""
+        return self._devices[name].profile
+
+    async def poll_all(self) -> PollCycle:
+        """Poll every device once now, whatever its schedule (commissioning); waits for all."""
+        if self._inflight:
+            await asyncio.wait(list(self._inflight.values()))
+        now = self.clock.now()
+        self._start(now, list(self._devices.values()))
+        return await self._collect(now, wait_s=None)
+
+    async def poll_due(self) -> PollCycle:
+        """Poll the devices whose interval (or backoff) is due at ``clock.now()``."""
+        now = self.clock.now()
+        due = [d for d in self._devices.values() if d.due is None or d.due <= now]
+        self._start(now, due)
+        return await self._collect(now, wait_s=self.cycle_wait_s)
+
+    async def close(self) -> None:
+        """Cancel polls in flight and close the connections this poller opened."""
+        tasks = list(self._inflight.values())
+        for t in tasks:
+            t.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        self._inflight.clear()
+        if self._own_connections:
+            await self.connections.close_all()
+
+    # ------------------------------------------------------------------------- scheduling
+    def _start(self, now: datetime, devices: list[_Device]) -> None:
+        by_endpoint: dict[tuple[str, int], list[_Device]] = {}
+        for d in devices:
+            key = (d.conn.host, d.conn.port)
+            if key not in self._inflight:
+                by_endpoint.setdefault(key, []).append(d)
+        for key, group in by_endpoint.items():
+            self._inflight[key] = asyncio.ensure_future(self._poll_endpoint(group, now))
+
+    async def _collect(self, now: datetime, wait_s: float | None) -> PollCycle:
+        tasks = list(self._inflight.values())
+        if tasks:
+            await asyncio.wait(tasks, timeout=wait_s)
+        results: list[_Result] = []
+        for key, task in list(self._inflight.items()):
+            if task.done():
+                del self._inflight[key]
+                results.extend(task.result())
+        return self._cycle(now, results)
+
+    def _cycle(self, now: datetime, results: list[_Result]) -> PollCycle:
+        values, readings = {}, []
+        for r in results:
+            d = self._devices[r.name]
+            tags = {"site": self.site.name, "device": r.name}
+            if r.values is None:
+                readings.append(Reading(r.time, d.kind, tags, {"online": 0}))
+                continue
+            values[r.name] = r.values
+            readings.append(Reading(r.time, d.kind, tags, {"online": 1, **numeric(r.values)}))
+        return PollCycle(now, values, readings, self.status(),
+                         sum(r.requests for r in results), sum(r.registers for r in results))
+
+    # ------------------------------------------------------------------------- polling
+    async def _poll_endpoint(self, devices: list[_Device], now: datetime) -> list[_Result]:
+        out = []
+        for d in devices:
+            try:
+                out.append(await self._poll_device(d, now))
+            except Exception as exc:  # a bug must not kill the endpoint's other devices
+                log.exception("device %s: unexpected error while polling", d.name)
+                self._failed(d, now, DeviceError(f"internal error: {exc!r}", device=d.name))
+                out.append(_Result(d.name, now, None, 0, 0))
+        return out
+
+    async def _poll_device(self, d: _Device, now: datetime) -> _Result:
+        error: DeviceError | None = None
+        requests = registers = 0
+        for _attempt in range(2):  # one try and one retry
+            counter = [0, 0]
+            try:
+                values = await self._read_device(d, counter)
+            except DeviceError as exc:
+                error = exc
+                requests, registers = requests + counter[0], registers + counter[1]
+                continue
+            self._succeeded(d, now)
+            return _Result(d.name, now, values, requests + counter[0], registers + counter[1])
+        self._failed(d, now, error)
+        return _Result(d.name, now, None, requests, registers)
+
+    async def _read_device(self, d: _Device, counter: list[int]) -> dict[str, Any]:
+        unit = d.status.unit_id
+        if d.needs_discovery:
+            chain = await discover(d.conn, unit, device=d.name)
+            counter[0] += chain.requests
+            try:
+                d.profile = resolve(d.base, chain)
+            except (DeviceError, ConfigError) as exc:  # a chain the profile cannot use
+                raise DeviceError(f"SunSpec map at {chain.base_address} "
+                                  f"(models {list(chain.model_ids)}): {exc}", device=d.name) from None
+            d.reads, d.refused = profile_reads(d.profile), set()
+            log.info("device %s: SunSpec map at %d, models %s, %d reads per poll", d.name,
+                     chain.base_address, list(chain.model_ids), len(d.reads))
+        results: list[list[int] | None] = []
+        for i, r in enumerate(d.reads):
+            if i and d.pause_s > 0:
+                await asyncio.sleep(d.pause_s)
+            counter[0] += 1
+            try:
+                regs = await d.conn.read(unit, r.address, r.count, function=d.profile.function)
+            except ModbusExceptionError as exc:
+                if exc.code not in _ABSENT_BLOCK_CODES or len(d.reads) == 1:
+                    raise
+                if r.address not in d.refused:
+                    d.refused.add(r.address)
+                    log.warning("device %s: registers %d+%d refused (%s); their fields are missing",
+                                d.name, r.address, r.count, exc)
+                results.append(None)
+                continue
+            counter[1] += len(regs)
+            results.append(regs)
+        if results and all(r is None for r in results):
+            raise DeviceError("every read was refused", device=d.name)
+        return decode(d.profile, merge_results(d.reads, results))
+
+    def _succeeded(self, d: _Device, now: datetime) -> None:
+        s = d.status
+        if s.online is False:
+            log.warning("device %s (%s unit %d) back online after %d failed polls",
+                        d.name, s.endpoint, s.unit_id, s.failures)
+        s.online, s.reason, s.last_ok, s.failures = True, None, now, 0
+        step = timedelta(seconds=d.interval_s)
+        due = (d.due or now) + step
+        d.due = due if due > now else now + step
+        s.next_try = d.due
+
+    def _failed(self, d: _Device, now: datetime, error: DeviceError | None) -> None:
+        s = d.status
+        s.failures += 1
+        reason = str(error) if error is not None else "unknown error"
+        if s.online is not False or s.reason != reason:
+            log.warning("device %s (%s unit %d) offline: %s", d.name, s.endpoint, s.unit_id, reason)
+        s.online, s.reason = False, reason
+        cap = max(self.backoff_cap_s, d.interval_s)
+        wait = min(cap, d.interval_s * 2.0 ** min(s.failures, 32))
+        d.due = now + timedelta(seconds=wait)
+        s.next_try = d.due
+        if d.base.kind == "sunspec":
+            d.profile, d.reads = None, []  # rediscover when it comes back
+
+
+def numeric(values: Mapping[str, Any]) -> dict[str, float]:
+    """The fields of decoded values that a reading can carry: numbers, not None/NaN/strings."""
+    out: dict[str, float] = {}
+    for k, v in values.items():
+        if isinstance(v, bool):
+            out[k] = int(v)
+        elif isinstance(v, (int, float)) and not (isinstance(v, float) and math.isnan(v)):
+            out[k] = v
+    return out
+
+
+def _pause(setting: float | Mapping[str, float] | None, endpoint: str, profile: Profile) -> float:
+    if isinstance(setting, Mapping):
+        if endpoint in setting:
+            return float(setting[endpoint])
+    elif setting is not None:
+        return float(setting)
+    return float(profile.definition.get("read", {}).get("pause_s", 0.0))
