@@ -1,0 +1,151 @@
+"""The dispatch MILP (DESIGN §7), built in named steps, one function per device family.
+
+``build_model(site, inputs, state, options)`` → Pyomo model with mutable parameters (load, PV,
+initial SOC, initial genset states) so a persistent solver re-solves it in place after
+``set_inputs`` / ``set_state``. Steps may have different lengths: every energy term uses ``dt_h``.
+
+Objective [L diesel equivalent]: Σ_t dt·(fuel rate + wear·(charge + discharge)
++ curtail penalty·curtailed + shed penalty·(unserved + genset below min load)
++ reserve penalty·shortfall) + Σ start cost·starts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyomo.environ as pyo
+
+from microgrid.site import Site
+from optimizer.model_battery import define_battery, set_battery_state
+from optimizer.model_gensets import define_gensets, genset_fuel_lph, set_genset_state
+from optimizer.plan import PlanInputs, PlanState
+
+
+@dataclass(frozen=True)
+class MilpOptions:
+    """How the MILP is formulated and solved.
+
+    The defaults are the fast formulation; :meth:`naive` gives the textbook one for comparison.
+
+    Attributes
+    ----------
+    coarsen : bool
+        Merge steps beyond ``site.optimizer.fine_horizon_h`` into hourly blocks.
+    naive : bool
+        Battery mode binary, binary starts, pairwise min up/down, no symmetry breaking.
+    persistent : bool
+        Keep the model and the solver between solves and update parameters in place.
+    warm_start : bool
+        Start the MIP from the previous plan shifted to the new start time.
+    mip_rel_gap, time_limit_s : float or None
+        Override ``site.optimizer`` values. [fraction], [s]
+    force_infeasible : bool
+        Add a constraint no plan can meet (tests the fallback path).
+    """
+
+    coarsen: bool = True
+    naive: bool = False
+    persistent: bool = True
+    warm_start: bool = True
+    mip_rel_gap: float | None = None
+    time_limit_s: float | None = None
+    force_infeasible: bool = False
+
+    @classmethod
+    def naive_formulation(cls, **kw) -> "MilpOptions":
+        """The naive formulation, all fine steps, rebuilt for every solve."""
+        return cls(coarsen=False, naive=True, persistent=False, warm_start=False, **kw)
+
+
+def build_model(site: Site, inputs: PlanInputs, state: PlanState,
+                options: MilpOptions = MilpOptions()) -> pyo.ConcreteModel:
+    """Create the model for ``inputs``' time grid (used as given: coarsen before if wanted)."""
+    m = pyo.ConcreteModel(name=f"dispatch[{site.name}]")
+    m.T = pyo.Set(initialize=range(len(inputs)), ordered=True)
+    m.G = pyo.Set(initialize=[g.name for g in site.gensets], ordered=True)
+    m.B = pyo.Set(initialize=[b.name for b in site.batteries], ordered=True)
+    m.dt_h = {t: float(inputs.dt_h[t]) for t in m.T}
+    start_h = inputs.start_h
+    m.start_h = start_h
+    define_gensets(m, site, start_h, options.naive)
+    define_battery(m, site, inputs.dt_h, options.naive)
+    define_pv(m)
+    define_balance(m)
+    define_reserve(m, site)
+    define_objective(m, site)
+    if options.force_infeasible:
+        m.force_infeasible = pyo.Constraint(expr=sum(m.unserved_kw[t] for t in m.T)
+                                            >= sum(m.load_kw[t] for t in m.T) + 1.0)
+    set_inputs(m, inputs)
+    set_state(m, site, state)
+    return m
+
+
+def define_pv(m: pyo.ConcreteModel) -> None:
+    """PV pool: ``pv_used_kw ≤ pv_available_kw`` (constraint ``pv_limit``); the rest is curtailed."""
+    m.pv_available_kw = pyo.Param(m.T, mutable=True, initialize=0.0, within=pyo.Reals)
+    m.pv_used_kw = pyo.Var(m.T, domain=pyo.NonNegativeReals)
+    m.pv_limit = pyo.Constraint(m.T, rule=lambda m, t: m.pv_used_kw[t] <= m.pv_available_kw[t])
+    m.pv_curtailed_kw = pyo.Expression(m.T, rule=lambda m, t: m.pv_available_kw[t] - m.pv_used_kw[t])
+
+
+def define_balance(m: pyo.ConcreteModel) -> None:
+    """Power balance per step (``balance``); unserved load bounded by the load (``unserved_limit``).
+
+    (The parameter is ``load_kw``: Pyomo reserves the component name ``load``.)
+    """
+    m.load_kw = pyo.Param(m.T, mutable=True, initialize=0.0, within=pyo.Reals)
+    m.unserved_kw = pyo.Var(m.T, domain=pyo.NonNegativeReals)
+    m.balance = pyo.Constraint(m.T, rule=lambda m, t: (
+        m.pv_used_kw[t] + sum(m.genset_kw[g, t] for g in m.G)
+        + sum(m.battery_discharge_kw[b, t] - m.battery_charge_kw[b, t] for b in m.B)
+        + m.unserved_kw[t] == m.load_kw[t]))
+    m.unserved_limit = pyo.Constraint(m.T, rule=lambda m, t: m.unserved_kw[t] <= m.load_kw[t])
+
+
+def define_reserve(m: pyo.ConcreteModel, site: Site) -> None:
+    """HOMER operating reserve (``reserve``): online genset headroom + battery reserve
+    + shortfall ≥ load_pct·load + pv_pct·PV; the shortfall slack is penalised."""
+    rated = {g.name: g.rated_kw for g in site.gensets}
+    load_f, pv_f = site.reserve.load_pct / 100.0, site.reserve.pv_pct / 100.0
+    m.reserve_shortfall_kw = pyo.Var(m.T, domain=pyo.NonNegativeReals)
+    m.reserve = pyo.Constraint(m.T, rule=lambda m, t: (
+        sum(rated[g] * m.genset_on[g, t] - m.genset_kw[g, t] for g in m.G)
+        + sum(m.battery_reserve_kw[b, t] for b in m.B) + m.reserve_shortfall_kw[t]
+        >= load_f * m.load_kw[t] + pv_f * m.pv_used_kw[t]))
+
+
+def define_objective(m: pyo.ConcreteModel, site: Site) -> None:
+    """Litres of diesel equivalent: fuel, starts, battery wear, curtailment, shed, reserve shortfall."""
+    opt = site.optimizer
+    wear = {b.name: b.wear_cost_l_per_kwh for b in site.batteries}
+    start_cost = {g.name: g.start_cost_l for g in site.gensets}
+    m.fuel_l = pyo.Expression(m.T, rule=lambda m, t: m.dt_h[t] * genset_fuel_lph(m, site, t))
+
+    def step_cost(m, t):
+        return m.fuel_l[t] + m.dt_h[t] * (
+            sum(wear[b] * (m.battery_charge_kw[b, t] + m.battery_discharge_kw[b, t]) for b in m.B)
+            + opt.curtail_penalty_l_per_kwh * m.pv_curtailed_kw[t]
+            + opt.shed_penalty_l_per_kwh * (m.unserved_kw[t] + sum(m.genset_below_min_kw[g, t] for g in m.G))
+            + opt.reserve_shortfall_penalty_l_per_kwh * m.reserve_shortfall_kw[t])
+    m.objective = pyo.Objective(expr=sum(step_cost(m, t) for t in m.T) + sum(
+        start_cost[g] * m.genset_start[g, t] for g in m.G for t in m.T), sense=pyo.minimize)
+
+
+def set_inputs(m: pyo.ConcreteModel, inputs: PlanInputs) -> None:
+    """Load the forecast into the mutable parameters (same grid as the model was built on)."""
+    for t in m.T:
+        m.load_kw[t] = float(inputs.load_kw[t])
+        m.pv_available_kw[t] = float(inputs.pv_available_kw[t])
+
+
+def set_state(m: pyo.ConcreteModel, site: Site, state: PlanState) -> None:
+    """Load the initial camp state (SOC, genset states) into the mutable parameters."""
+    set_battery_state(m, site, state, site.optimizer.terminal_soc_pct)
+    set_genset_state(m, site, state, np.asarray(m.start_h))
+
+
+def grid_signature(inputs: PlanInputs) -> tuple:
+    """What must stay equal for a built model to be reused: the step lengths."""
+    return tuple(np.round(inputs.dt_h, 9))

@@ -1,0 +1,66 @@
+"""Battery family of the dispatch model: charge/discharge, energy balance, SOC window, terminal SOC.
+
+Variables: ``battery_charge_kw[b,t]``, ``battery_discharge_kw[b,t]`` (separate, continuous, no
+binary: the wear cost makes simultaneous charge and discharge non-optimal, checked after the
+solve), ``battery_kwh[b,t]`` (stored energy at the end of step t, bounded by the SOC window),
+``battery_reserve_kw[b,t]`` (discharge the battery could add at short notice).
+Constraints: ``battery_energy``, ``battery_terminal``, ``battery_reserve_power``,
+``battery_reserve_energy``; naive formulation only: ``battery_mode_charge`` / ``battery_mode_discharge``
+with a binary ``battery_charging[b,t]``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyomo.environ as pyo
+
+from microgrid.site import Battery, Site
+from optimizer.plan import PlanState
+
+
+def energy_bounds_kwh(b: Battery) -> tuple[float, float]:
+    """Stored energy window from the SOC window. [kWh]"""
+    return b.capacity_kwh * b.soc_min_pct / 100.0, b.capacity_kwh * b.soc_max_pct / 100.0
+
+
+def define_battery(m: pyo.ConcreteModel, site: Site, dt_h: np.ndarray, naive: bool) -> None:
+    """Add the battery variables, parameters and constraints to ``m`` (sets ``B``, ``T``)."""
+    bats = {b.name: b for b in site.batteries}
+    T0 = next(iter(m.T)) if len(m.T) else 0
+    Tn = list(m.T)[-1]
+    m.battery_kwh0 = pyo.Param(m.B, mutable=True, initialize=0.0, within=pyo.Reals)
+    m.battery_terminal_kwh = pyo.Param(m.B, mutable=True, initialize=0.0, within=pyo.Reals)
+    m.battery_charge_kw = pyo.Var(m.B, m.T, bounds=lambda _, b, t: (0, bats[b].charge_power_kw))
+    m.battery_discharge_kw = pyo.Var(m.B, m.T, bounds=lambda _, b, t: (0, bats[b].discharge_power_kw))
+    m.battery_kwh = pyo.Var(m.B, m.T, bounds=lambda _, b, t: energy_bounds_kwh(bats[b]))
+    m.battery_reserve_kw = pyo.Var(m.B, m.T, domain=pyo.NonNegativeReals)
+
+    def energy(m, b, t):
+        prev = m.battery_kwh0[b] if t == T0 else m.battery_kwh[b, t - 1]
+        bat = bats[b]
+        return m.battery_kwh[b, t] == prev + dt_h[t] * (
+            bat.charge_efficiency * m.battery_charge_kw[b, t]
+            - m.battery_discharge_kw[b, t] / bat.discharge_efficiency)
+    m.battery_energy = pyo.Constraint(m.B, m.T, rule=energy)
+    m.battery_terminal = pyo.Constraint(m.B, rule=lambda m, b: m.battery_kwh[b, Tn] >= m.battery_terminal_kwh[b])
+    m.battery_reserve_power = pyo.Constraint(m.B, m.T, rule=lambda m, b, t: m.battery_reserve_kw[b, t] <= (
+        bats[b].discharge_power_kw - m.battery_discharge_kw[b, t] + m.battery_charge_kw[b, t]))
+    m.battery_reserve_energy = pyo.Constraint(m.B, m.T, rule=lambda m, b, t: (
+        m.battery_reserve_kw[b, t] * dt_h[t]
+        <= (m.battery_kwh[b, t] - energy_bounds_kwh(bats[b])[0]) * bats[b].discharge_efficiency))
+    if naive:
+        m.battery_charging = pyo.Var(m.B, m.T, domain=pyo.Binary)
+        m.battery_mode_charge = pyo.Constraint(m.B, m.T, rule=lambda m, b, t: (
+            m.battery_charge_kw[b, t] <= bats[b].charge_power_kw * m.battery_charging[b, t]))
+        m.battery_mode_discharge = pyo.Constraint(m.B, m.T, rule=lambda m, b, t: (
+            m.battery_discharge_kw[b, t] <= bats[b].discharge_power_kw * (1 - m.battery_charging[b, t])))
+
+
+def set_battery_state(m: pyo.ConcreteModel, site: Site, state: PlanState, terminal_soc_pct: float | None) -> None:
+    """Update initial stored energy and the terminal target (≥ initial SOC unless configured)."""
+    for b in site.batteries:
+        e0 = b.capacity_kwh * state.soc_pct[b.name] / 100.0
+        lo, hi = energy_bounds_kwh(b)
+        target = e0 if terminal_soc_pct is None else b.capacity_kwh * terminal_soc_pct / 100.0
+        m.battery_kwh0[b.name] = e0
+        m.battery_terminal_kwh[b.name] = min(max(target, lo), hi)

@@ -1,0 +1,154 @@
+"""Genset family of the dispatch model: commitment, power, min load, min up/down, starts.
+
+Variables: ``genset_on[g,t]`` (binary), ``genset_kw[g,t]``, ``genset_below_min_kw[g,t]`` (penalised
+slack), ``genset_start[g,t]`` and
+``genset_stop[g,t]`` (continuous in [0, 1]; binary in the naive formulation).
+Constraints: ``genset_min_kw``, ``genset_max_kw``, ``genset_transition``, ``genset_min_up``,
+``genset_min_down`` (turn-on / turn-off inequalities: the starts in the last min-up time ≤ on),
+``genset_must_on`` / ``genset_must_off`` (obligations carried in from the initial state),
+``genset_symmetry`` (identical units with the same history: on[a] ≥ on[b]).
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pyomo.environ as pyo
+
+from microgrid.site import Genset, Site
+from optimizer.plan import PlanState
+
+_EPS = 1e-9
+
+
+def _same_unit(a: Genset, b: Genset) -> bool:
+    keys = ("rated_kw", "min_load_pct", "fuel_f0_l_per_kwh_rated", "fuel_f1_l_per_kwh",
+            "min_up_min", "min_down_min", "start_cost_l")
+    return all(getattr(a, k) == getattr(b, k) for k in keys)
+
+
+def symmetry_pairs(site: Site) -> list[tuple[str, str]]:
+    """Every pair (a, b) of identical gensets, a before b in site order."""
+    return [(a.name, b.name) for a, b in itertools.combinations(site.gensets, 2) if _same_unit(a, b)]
+
+
+def obligations(genset: Genset, on: bool, state_min: float, start_h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Steps the unit must stay on (min up) or off (min down) because of its initial state.
+
+    Returns
+    -------
+    must_on, must_off : numpy.ndarray
+        0/1 per step.
+    """
+    need_h = (genset.min_up_min if on else genset.min_down_min) / 60.0
+    remaining_h = max(0.0, need_h - state_min / 60.0)
+    forced = (start_h < remaining_h - _EPS).astype(float)
+    zero = np.zeros_like(forced)
+    return (forced, zero) if on else (zero, forced)
+
+
+def symmetry_relax(site: Site, state: PlanState, start_h: np.ndarray) -> dict[tuple[str, str], float]:
+    """0 (active) / 1 (relaxed) per identical pair: active for consecutive units of the same history.
+
+    Two identical units are interchangeable only when they start in the same state with the same
+    remaining obligations; among those, ``on[a] ≥ on[b]`` is exact (no optimum is cut off).
+    """
+    def history(g: Genset) -> tuple:
+        on = bool(state.genset_on[g.name])
+        must_on, must_off = obligations(g, on, state.genset_state_min[g.name], start_h)
+        return on, tuple(must_on), tuple(must_off)
+
+    relax = {pair: 1.0 for pair in symmetry_pairs(site)}
+    by_name = {g.name: g for g in site.gensets}
+    for a, b in relax:
+        between = [g for g in site.gensets
+                   if site.gensets.index(by_name[a]) < site.gensets.index(g) < site.gensets.index(by_name[b])]
+        same = history(by_name[a]) == history(by_name[b])
+        if same and not any(_same_unit(g, by_name[a]) and history(g) == history(by_name[a]) for g in between):
+            relax[(a, b)] = 0.0
+    return relax
+
+
+def window(start_h: np.ndarray, t: int, length_h: float) -> list[int]:
+    """Steps τ ≤ t that started less than ``length_h`` before step t starts (t included)."""
+    return [k for k in range(t + 1) if start_h[t] - start_h[k] < length_h - _EPS]
+
+
+def define_gensets(m: pyo.ConcreteModel, site: Site, start_h: np.ndarray, naive: bool) -> None:
+    """Add the genset variables, parameters and constraints to ``m`` (sets ``G``, ``T``)."""
+    gens = {g.name: g for g in site.gensets}
+    T = list(m.T)
+    m.genset_on0 = pyo.Param(m.G, mutable=True, initialize=0.0, within=pyo.Reals)
+    m.genset_must_on_p = pyo.Param(m.G, m.T, mutable=True, initialize=0.0, within=pyo.Reals)
+    m.genset_must_off_p = pyo.Param(m.G, m.T, mutable=True, initialize=0.0, within=pyo.Reals)
+    m.genset_on = pyo.Var(m.G, m.T, domain=pyo.Binary)
+    m.genset_kw = pyo.Var(m.G, m.T, domain=pyo.NonNegativeReals, bounds=lambda _, g, t: (0, gens[g].rated_kw))
+    dom = pyo.Binary if naive else pyo.UnitInterval
+    m.genset_start = pyo.Var(m.G, m.T, domain=dom)
+    m.genset_stop = pyo.Var(m.G, m.T, domain=dom)
+
+    # below-minimum operation only as a penalised slack (a unit held on by its min up time with
+    # nothing to absorb its output follows the load, as it physically would)
+    m.genset_below_min_kw = pyo.Var(m.G, m.T, bounds=lambda _, g, t: (0, gens[g].min_kw))
+    m.genset_min_kw = pyo.Constraint(m.G, m.T, rule=lambda m, g, t: (
+        m.genset_kw[g, t] + m.genset_below_min_kw[g, t] >= gens[g].min_kw * m.genset_on[g, t]))
+    m.genset_max_kw = pyo.Constraint(m.G, m.T, rule=lambda m, g, t: (
+        m.genset_kw[g, t] <= gens[g].rated_kw * m.genset_on[g, t]))
+
+    def transition(m, g, t):
+        prev = m.genset_on0[g] if t == T[0] else m.genset_on[g, t - 1]
+        return m.genset_on[g, t] - prev == m.genset_start[g, t] - m.genset_stop[g, t]
+    m.genset_transition = pyo.Constraint(m.G, m.T, rule=transition)
+    m.genset_must_on = pyo.Constraint(m.G, m.T, rule=lambda m, g, t: m.genset_on[g, t] >= m.genset_must_on_p[g, t])
+    m.genset_must_off = pyo.Constraint(m.G, m.T, rule=lambda m, g, t: (
+        m.genset_on[g, t] <= 1 - m.genset_must_off_p[g, t]))
+    if naive:
+        _define_pairwise_min_updown(m, gens, start_h)
+    else:
+        m.genset_min_up = pyo.Constraint(m.G, m.T, rule=lambda m, g, t: sum(
+            m.genset_start[g, k] for k in window(start_h, t, gens[g].min_up_min / 60)) <= m.genset_on[g, t])
+        m.genset_min_down = pyo.Constraint(m.G, m.T, rule=lambda m, g, t: sum(
+            m.genset_stop[g, k] for k in window(start_h, t, gens[g].min_down_min / 60)) <= 1 - m.genset_on[g, t])
+        pairs = symmetry_pairs(site)
+        m.genset_pairs = pyo.Set(initialize=pairs, dimen=2)
+        m.genset_symmetry_relax = pyo.Param(m.genset_pairs, mutable=True, initialize=1.0, within=pyo.Reals)
+        m.genset_symmetry = pyo.Constraint(m.genset_pairs, m.T, rule=lambda m, a, b, t: (
+            m.genset_on[a, t] - m.genset_on[b, t] + m.genset_symmetry_relax[a, b] >= 0))
+
+
+def _define_pairwise_min_updown(m: pyo.ConcreteModel, gens: dict[str, Genset], start_h: np.ndarray) -> None:
+    """Textbook (weak) min up/down: a start at t forces on in every step of its min-up window."""
+    T = list(m.T)
+
+    def later(t, length_h):
+        return [k for k in T if k > t and start_h[k] - start_h[t] < length_h - _EPS]
+
+    up = [(g, t, k) for g in gens for t in T for k in later(t, gens[g].min_up_min / 60)]
+    down = [(g, t, k) for g in gens for t in T for k in later(t, gens[g].min_down_min / 60)]
+    m.genset_min_up = pyo.ConstraintList()
+    m.genset_min_down = pyo.ConstraintList()
+    for g, t, k in up:
+        m.genset_min_up.add(m.genset_on[g, k] >= m.genset_start[g, t])
+    for g, t, k in down:
+        m.genset_min_down.add(1 - m.genset_on[g, k] >= m.genset_stop[g, t])
+
+
+def set_genset_state(m: pyo.ConcreteModel, site: Site, state: PlanState, start_h: np.ndarray) -> None:
+    """Update the mutable initial-state parameters (on/off, carried-in obligations, symmetry)."""
+    for g in site.gensets:
+        on = bool(state.genset_on[g.name])
+        m.genset_on0[g.name] = 1.0 if on else 0.0
+        must_on, must_off = obligations(g, on, state.genset_state_min[g.name], start_h)
+        for t in m.T:
+            m.genset_must_on_p[g.name, t] = must_on[t]
+            m.genset_must_off_p[g.name, t] = must_off[t]
+    if hasattr(m, "genset_symmetry_relax"):
+        for pair, val in symmetry_relax(site, state, start_h).items():
+            m.genset_symmetry_relax[pair] = val
+
+
+def genset_fuel_lph(m: pyo.ConcreteModel, site: Site, t: int):
+    """Fuel rate expression of all gensets in step t (HOMER linear curve). [L/h]"""
+    return sum(g.fuel_f0_l_per_kwh_rated * g.rated_kw * m.genset_on[g.name, t]
+               + g.fuel_f1_l_per_kwh * m.genset_kw[g.name, t] for g in site.gensets)

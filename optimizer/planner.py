@@ -1,0 +1,161 @@
+"""Planning strategies behind one interface: ``planner.plan(inputs, state) -> Plan``.
+
+``"milp"`` (:class:`MilpPlanner`) builds the dispatch model once per grid shape and, on later
+calls (the rolling-horizon case: call ``plan`` again with the forecast one step later and the
+camp state then), only updates its mutable parameters (load, PV, initial SOC, genset states),
+warm-starts from the previous plan shifted to the new start time and re-solves in place with the
+persistent HiGHS interface. The hourly blocks are clock-aligned (:func:`optimizer.grid.coarsen`),
+so the shifted previous plan is an exact, feasible-in-spirit seed. Any failure gives the
+fallback plan.
+``"load-following"`` and ``"cycle-charging"`` are HOMER's rules (:mod:`optimizer.baselines`).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Protocol
+
+import numpy as np
+import pyomo.environ as pyo
+
+from microgrid.errors import PlanError
+from microgrid.site import Site
+from optimizer.baselines import RuleOptions, rule_plan
+from optimizer.extract import extract_plan
+from optimizer.fallback import fallback_plan
+from optimizer.grid import coarsen
+from optimizer.model import MilpOptions, build_model, grid_signature, set_inputs, set_state
+from optimizer.plan import Plan, PlanInputs, PlanState
+from optimizer.solve import make_solver, solve
+
+log = logging.getLogger(__name__)
+
+STRATEGIES = ("milp", "load-following", "cycle-charging")
+
+#: Models kept by a MilpPlanner, one per grid shape (a rolling 15-min re-plan cycles through 4).
+MAX_MODELS = 6
+
+
+class Planner(Protocol):
+    """A dispatch strategy: a plan for a forecast, from a camp state."""
+
+    name: str
+
+    def plan(self, inputs: PlanInputs, state: PlanState) -> Plan: ...
+
+
+class RulePlanner:
+    """HOMER load following or cycle charging (with setpoint SOC) on the inputs' own grid."""
+
+    def __init__(self, site: Site, cycle_charging: bool = False, setpoint_soc_pct: float = 80.0):
+        self.site = site
+        self.name = "cycle-charging" if cycle_charging else "load-following"
+        self.options = RuleOptions(cycle_charging=cycle_charging, setpoint_soc_pct=setpoint_soc_pct)
+
+    def plan(self, inputs: PlanInputs, state: PlanState) -> Plan:
+        return rule_plan(self.site, inputs, state, self.options, strategy=self.name)
+
+
+class MilpPlanner:
+    """The dispatch MILP, kept between calls for cheap rolling re-solves.
+
+    Parameters
+    ----------
+    site : Site
+    options : MilpOptions
+        Formulation and solve options (gap and time limit default to ``site.optimizer``).
+    """
+
+    name = "milp"
+
+    def __init__(self, site: Site, options: MilpOptions = MilpOptions()):
+        self.site, self.options = site, options
+        self.model: pyo.ConcreteModel | None = None
+        self._solver = None
+        self._models: dict[tuple, tuple] = {}  # grid shape -> (model, persistent solver)
+        self._last: Plan | None = None
+        self.builds = 0
+
+    def plan(self, inputs: PlanInputs, state: PlanState) -> Plan:
+        """Optimal (or incumbent) plan on the coarsened grid; the fallback plan on any failure."""
+        t0 = time.perf_counter()
+        try:
+            if state.missing(self.site):
+                raise PlanError(f"camp state lacks device(s) {', '.join(state.missing(self.site))}")
+            grid = coarsen(inputs, self.site.optimizer.fine_horizon_h) if self.options.coarsen else inputs
+            model = self._prepare(grid, state)
+            warm = self.options.warm_start
+            if warm:  # seed: the previous plan, or for a cold start the load-following rule's plan
+                seed = self._last or rule_plan(self.site, inputs, state, RuleOptions(), strategy="seed")
+                self._warm_start(model, grid, seed)
+            result = solve(model, self._solver, warm_start=warm)
+            plan = extract_plan(model, self.site, grid, state, result, strategy=self.name)
+            self._last = plan
+            return plan
+        except Exception as exc:  # never no plan: any failure → rule-based plan, flagged
+            self._last = None
+            if not isinstance(exc, PlanError):
+                log.exception("optimizer failed")
+            plan = fallback_plan(self.site, inputs, state, reason=f"{type(exc).__name__}: {exc}")
+            plan.solve_s = time.perf_counter() - t0
+            return plan
+
+    def _prepare(self, grid: PlanInputs, state: PlanState) -> pyo.ConcreteModel:
+        """The model for this grid shape: built once (kept per shape), else parameters updated."""
+        opt = self.site.optimizer
+        sig = grid_signature(grid)
+        if not self.options.persistent or sig not in self._models:
+            model = build_model(self.site, grid, state, self.options)
+            solver = make_solver(
+                opt.mip_rel_gap if self.options.mip_rel_gap is None else self.options.mip_rel_gap,
+                opt.time_limit_s if self.options.time_limit_s is None else self.options.time_limit_s)
+            if len(self._models) >= MAX_MODELS:
+                self._models.pop(next(iter(self._models)))
+            self._models[sig] = (model, solver)
+            self.builds += 1
+        else:
+            model, solver = self._models[sig]
+            set_inputs(model, grid)
+            set_state(model, self.site, state)
+        self.model, self._solver = model, solver
+        return model
+
+    def _warm_start(self, m: pyo.ConcreteModel, grid: PlanInputs, last: Plan) -> None:
+        """Seed the variables with a plan (the previous one), shifted: each new step takes the
+        values of the plan's step containing its start; a genset runs if it ran in any plan step
+        overlapping the new step (past the plan's horizon: in its last hour)."""
+        starts = np.array([t.timestamp() for t in last.time])
+        ends = starts + last.dt_h * 3600
+        tail_from = int(np.searchsorted(ends, ends[-1] - 3600, side="right"))
+        for t, when in enumerate(grid.time):
+            s = when.timestamp()
+            k = min(int(np.searchsorted(ends, s, side="right")), len(last.time) - 1)
+            # a genset runs in the new step if it ran in any old step overlapping it (past the old
+            # horizon: in its last hour), so the seed rarely lacks capacity
+            lo, hi = (k, int(np.searchsorted(starts, s + grid.dt_h[t] * 3600, side="left"))) \
+                if s < ends[-1] else (tail_from, len(last.time))
+            for g in self.site.gensets:
+                on = float(np.max(last.genset_on[g.name][lo:max(hi, lo + 1)]))
+                m.genset_on[g.name, t].set_value(on)
+                m.genset_kw[g.name, t].set_value(float(last.genset_kw[g.name][k]) if on else 0.0)
+            for b in self.site.batteries:
+                p = float(last.battery_kw[b.name][k])
+                m.battery_discharge_kw[b.name, t].set_value(max(p, 0.0))
+                m.battery_charge_kw[b.name, t].set_value(max(-p, 0.0))
+            m.pv_used_kw[t].set_value(min(float(last.pv_used_kw[k]), float(grid.pv_available_kw[t])))
+
+
+def make_planner(site: Site, strategy: str = "milp", *, milp_options: MilpOptions | None = None,
+                 setpoint_soc_pct: float = 80.0) -> Planner:
+    """The planner for a strategy name (one of :data:`STRATEGIES`)."""
+    if strategy == "milp":
+        return MilpPlanner(site, milp_options or MilpOptions())
+    if strategy in ("load-following", "cycle-charging"):
+        return RulePlanner(site, cycle_charging=strategy == "cycle-charging", setpoint_soc_pct=setpoint_soc_pct)
+    raise PlanError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
+
+
+def plan(site: Site, inputs: PlanInputs, state: PlanState, strategy: str = "milp", **kw) -> Plan:
+    """One-shot plan with a fresh planner (see :func:`make_planner` for keywords)."""
+    return make_planner(site, strategy, **kw).plan(inputs, state)

@@ -1,0 +1,77 @@
+"""Solve the dispatch model with HiGHS through Pyomo's persistent APPSI interface."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+
+import pyomo.environ as pyo
+from pyomo.contrib.appsi.base import TerminationCondition
+from pyomo.contrib.appsi.solvers import Highs
+
+from microgrid.errors import PlanError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SolveResult:
+    """Outcome of one solve.
+
+    Attributes
+    ----------
+    status : str
+        ``"optimal"`` (within the gap) or ``"feasible"`` (incumbent at the time limit).
+    objective_l : float
+        Objective of the solution loaded into the model. [L]
+    gap_pct : float
+        Relative gap between incumbent and bound. [%]
+    solve_s : float
+        Wall time of the solve call (model update + HiGHS). [s]
+    """
+
+    status: str
+    objective_l: float
+    gap_pct: float
+    solve_s: float
+
+
+def make_solver(mip_rel_gap: float, time_limit_s: float) -> Highs:
+    """A persistent HiGHS solver, quiet, that keeps the incumbent on time limit."""
+    solver = Highs()
+    solver.config.mip_gap = mip_rel_gap
+    solver.config.time_limit = time_limit_s
+    solver.config.load_solution = False
+    solver.config.stream_solver = False
+    solver.config.log_level = logging.DEBUG
+    return solver
+
+
+def solve(model: pyo.ConcreteModel, solver: Highs, warm_start: bool = False) -> SolveResult:
+    """Solve (or re-solve in place) and load the best solution found into the model.
+
+    Raises
+    ------
+    PlanError
+        Infeasible, unbounded, error, or no incumbent when the time limit struck.
+    """
+    solver.config.warmstart = warm_start
+    t0 = time.perf_counter()
+    res = solver.solve(model)
+    elapsed = time.perf_counter() - t0
+    tc = res.termination_condition
+    if res.best_feasible_objective is None:
+        limit = f" after {elapsed:.2f} s (time limit)" if tc == TerminationCondition.maxTimeLimit else ""
+        raise PlanError(f"HiGHS found no plan: {tc.name}{limit}")
+    if tc not in (TerminationCondition.optimal, TerminationCondition.maxTimeLimit,
+                  TerminationCondition.maxIterations, TerminationCondition.objectiveLimit):
+        raise PlanError(f"HiGHS ended with {tc.name}")
+    res.solution_loader.load_vars()
+    obj = float(res.best_feasible_objective)
+    bound = res.best_objective_bound
+    gap = math.nan if bound is None else abs(obj - bound) / max(abs(obj), 1e-9) * 100.0
+    status = "optimal" if tc == TerminationCondition.optimal else "feasible"
+    log.debug("solved: %s obj %.4f gap %.3f%% in %.3fs", status, obj, gap, elapsed)
+    return SolveResult(status, obj, gap, elapsed)
