@@ -10,7 +10,7 @@ import sys
 from microgrid.errors import MicrogridError
 
 #: Subcommand modules in microgrid/cli/, in the order `microgrid --help` lists them.
-COMMANDS = ["check_config", "simulate_camp", "dashboards", "report", "forecast", "poll", "plan"]
+COMMANDS = ["check_config", "simulate_camp", "dashboards", "report", "plan", "forecast", "poll", "backtest", "run", "demo"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,6 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     level = {0: logging.WARNING, 1: logging.INFO}.get(args.verbose, logging.DEBUG)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if args.verbose < 2:  # pymodbus logs a frame dump at ERROR on every timeout; our own
+        logging.getLogger("pymodbus").setLevel(logging.CRITICAL)  # messages name the device
     try:
         return int(args.func(args) or 0)
     except MicrogridError as exc:

@@ -1,0 +1,132 @@
+"""Assemble the service from a site, a clock and a store spec (shared by `run` and `demo`)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import pandas as pd
+
+from microgrid.errors import DeviceError, HistorianError
+from microgrid.service.forecasting import History
+from microgrid.service.runner import Service, ServiceOptions
+from microgrid.service.status import StatusServer
+from microgrid.site import Site
+from optimizer.planner import make_planner
+from telemetry.connection import Connections
+from telemetry.control import Controller
+from telemetry.historian import open_historian
+from telemetry.pipeline import PollPipeline
+from telemetry.poller import Poller
+
+log = logging.getLogger(__name__)
+
+#: The embedded default store (relative to the current folder), read by `microgrid report` too.
+DEFAULT_STORE = "sqlite:///microgrid.sqlite"
+#: Where an InfluxDB store spools by default (store-and-forward).
+DEFAULT_SPOOL = "microgrid-spool.db"
+
+
+def open_store(spec: str, spool: str | Path | None = None):
+    """The historian for ``spec``; InfluxDB always gets a durable spool in front.
+
+    Raises
+    ------
+    HistorianError
+        Bad spec, unreachable server or refused credentials (checked with one query).
+    """
+    influx = spec.startswith(("influx1:", "influx2:"))
+    if influx and "spool=" not in spec and spool is None:
+        spool = DEFAULT_SPOOL
+    store = open_historian(spec, spool=spool if influx else None)
+    if influx:
+        probe = getattr(store, "raw_influxql", None)
+        if probe is not None:
+            probe("SHOW MEASUREMENTS LIMIT 1")  # wrong credentials / no server: fail now, clearly
+    return store
+
+
+@dataclass
+class Wired:
+    """Everything a running service holds, to close it in order."""
+
+    service: Service
+    store: object
+    connections: Connections
+    poller: Poller
+    status: StatusServer | None
+
+    async def close(self) -> None:
+        if self.status is not None:
+            await self.status.stop()
+        await self.poller.close()
+        await self.connections.close_all()
+        close = getattr(self.store, "close", None)
+        if close is not None:
+            close()
+
+
+async def wire_service(site: Site, *, clock, store, strategy: str = "milp",
+                       control_mode: str | None = None, status_port: int | None = 0,
+                       options: ServiceOptions = ServiceOptions(),
+                       require_device: bool = True) -> Wired:
+    """Build (and probe) the service for ``site``.
+
+    Parameters
+    ----------
+    control_mode : {"dry_run", "enabled"}, optional
+        Default: the site file's ``control_mode``.
+    status_port : int or None
+        Loopback port of the status endpoint (0: any free port; None: none).
+    require_device : bool
+        Fail when no device answers the start-up poll (the service cannot run blind).
+
+    Raises
+    ------
+    DeviceError
+        No device answered at start-up (each device's reason is in the message).
+    """
+    connections = Connections(site)
+    poller = Poller(site, clock=clock, connections=connections)
+    if require_device:
+        first = await poller.poll_all()
+        status = poller.status()
+        if not any(s.online for s in status.values()):
+            reasons = "; ".join(f"{n}: {s.reason}" for n, s in status.items())
+            await poller.close()
+            await connections.close_all()
+            raise DeviceError(f"no device of site {site.name!r} answered at start-up ({reasons})")
+        for name, s in status.items():
+            if not s.online:
+                log.warning("device %s does not answer at start-up: %s", name, s.reason)
+        del first
+    pipeline = PollPipeline(site, poller)
+    controller = Controller(site, clock=clock, connections=connections,
+                            mode=control_mode or site.control_mode)
+    history = History(options.history_days)
+    seed_history(history, store, site, clock.now(), options.history_days)
+    service = Service(site, clock=clock, pipeline=pipeline, planner=make_planner(site, strategy),
+                      controller=controller, store=store, options=options, history=history)
+    server = None
+    if status_port is not None:
+        server = StatusServer(service.status, port=status_port)
+        await server.start()
+    return Wired(service, store, connections, poller, server)
+
+
+def seed_history(history: History, store, site: Site, now, days: float) -> None:
+    """Load the last ``days`` of 15-min energy roll-ups from the store (a restarted service
+    forecasts from what it measured before)."""
+    try:
+        df = store.query("energy", ["load_kwh", "pv_kwh"], now - timedelta(days=days), now,
+                         tags={"site": site.name})
+    except (HistorianError, AttributeError) as exc:
+        log.info("no history to seed the forecasts from: %s", exc)
+        return
+    if df is None or not len(df):
+        return
+    frame = pd.DataFrame({"load_kw": df["load_kwh"] * 4.0, "pv_kw": df["pv_kwh"] * 4.0},
+                         index=pd.DatetimeIndex(df.index))
+    history.add_frame(frame)
