@@ -17,6 +17,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Callable
 
+import pandas as pd
+
 from microgrid.clock import EventClock, SimClock
 from microgrid.reports.period import period_from_range
 from microgrid.reports.source import read_report_frames
@@ -24,6 +26,7 @@ from microgrid.reports.summary import ReportSummary, summarize
 from microgrid.service.runner import ServiceOptions
 from microgrid.service.wiring import open_store, wire_service
 from microgrid.simulator.camp import VirtualCamp
+from microgrid.simulator.conditions import generate_conditions
 from microgrid.simulator.server import serve_camp
 from microgrid.site import Site
 from telemetry.historian import open_historian
@@ -69,6 +72,17 @@ def demo_site(site: Site, poll_interval_s: float) -> Site:
         load_meters=tuple(map(moved, site.load_meters)))
 
 
+def camp_past(site: Site, start: datetime, seed: int | None, days: float = 14.0) -> pd.DataFrame:
+    """The virtual camp's 15-min load and PV over the ``days`` before ``start``: the history a
+    camp that has been running has, so the demo's forecasts are not a cold start. It only seeds
+    the forecaster (the store and the report cover the demo days alone)."""
+    periods = int(days * 96)
+    past = generate_conditions(site, start - timedelta(days=days), periods, 15,
+                               seed=site.simulator.seed if seed is None else seed)
+    pv = past[[c for c in past.columns if c.startswith("pv_available_kw")]].sum(axis=1)
+    return pd.DataFrame({"load_kw": past["load_kw"], "pv_kw": pv}, index=past.index)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -98,6 +112,7 @@ async def run_demo(site: Site, options: DemoOptions,
         wired = await wire_service(
             site, clock=clock, store=store, strategy=options.strategy, control_mode="enabled",
             status_port=None, options=ServiceOptions(poll_tick_s=options.poll_interval_s))
+        wired.service.history.add_frame(camp_past(site, start, options.seed))
         stop = asyncio.Event()
         driver = _drive(clock, start, end, stop, progress)
         if isinstance(clock, EventClock):
