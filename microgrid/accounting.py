@@ -31,6 +31,24 @@ def renewable_fraction_pct(genset_kwh: float, load_kwh: float) -> float:
     return 100.0 * (1.0 - genset_kwh / load_kwh) if load_kwh > 0 else math.nan
 
 
+def stored_energy_used_kwh(site: Site, soc_start_pct: Mapping[str, float],
+                           soc_end_pct: Mapping[str, float]) -> float:
+    """Stored battery energy used up between two SOCs (negative when the batteries gained). [kWh]"""
+    return sum((soc_start_pct[b.name] - soc_end_pct[b.name]) / 100.0 * b.capacity_kwh
+               for b in site.batteries)
+
+
+def renewable_fraction_soc_adjusted_pct(site: Site, genset_kwh: float, load_kwh: float,
+                                        soc_start_pct: Mapping[str, float],
+                                        soc_end_pct: Mapping[str, float]) -> float:
+    """Renewable fraction over a short window, counting the stored energy a run used up as if a
+    genset had to put it back (``used / charge efficiency``). Two runs that end at different
+    SOCs compare fairly this way; over a year the correction vanishes. [%]"""
+    restore = sum((soc_start_pct[b.name] - soc_end_pct[b.name]) / 100.0 * b.capacity_kwh
+                  / b.charge_efficiency for b in site.batteries)
+    return renewable_fraction_pct(genset_kwh + restore, load_kwh)
+
+
 def co2_kg(fuel_l: float, emission_factor_kg_per_l: float) -> float:
     """CO2 from burnt diesel. [kg]"""
     return fuel_l * emission_factor_kg_per_l

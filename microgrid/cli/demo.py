@@ -89,9 +89,13 @@ def summary_text(r: DemoResult, wall_s: float) -> str:
     lines = [
         f"camp-microgrid demo: {s.site} ({s.mission}), {s.period.title}, {wall_s:.0f} s wall time",
         f"  renewable fraction     {s.renewable_fraction_pct:6.1f} %   (load following: "
-        f"{r.baseline_renewable_fraction_pct:.1f} %)",
+        f"{r.baseline_renewable_fraction_pct:.1f} %); counting the stored energy used up: "
+        f"{r.renewable_fraction_adjusted_pct:.1f} % vs {r.baseline_renewable_fraction_adjusted_pct:.1f} %",
         f"  diesel                 {s.fuel_l:8.0f} L  ({s.fuel_basis}); load following "
         f"{r.baseline_fuel_l:.0f} L → {avoided:.0f} L avoided ({pct:.1f} %)",
+        f"  battery SOC            {r.soc_start_pct:.0f} % → {r.soc_end_pct:.0f} % (load following → "
+        f"{r.baseline_soc_end_pct:.0f} %); litres counting the stored energy used up: "
+        f"{s.fuel_l + r.soc_change_l:.0f} L vs {r.baseline_fuel_l + r.baseline_soc_change_l:.0f} L",
         f"  CO2                    {s.co2_t:8.2f} t",
         f"  load / PV / gensets    {s.load_kwh:8.0f} / {s.pv_kwh:.0f} / {s.genset_kwh:.0f} kWh",
         f"  unserved load          {r.unserved_kwh:8.1f} kWh",

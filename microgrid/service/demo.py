@@ -19,6 +19,7 @@ from typing import Callable
 
 import pandas as pd
 
+from microgrid.accounting import renewable_fraction_soc_adjusted_pct
 from microgrid.clock import EventClock, SimClock
 from microgrid.reports.period import period_from_range
 from microgrid.reports.source import read_report_frames
@@ -57,6 +58,13 @@ class DemoResult:
     fallbacks: int
     store: str
     out: Path
+    renewable_fraction_adjusted_pct: float = float("nan")  #: SOC-adjusted, see accounting
+    baseline_renewable_fraction_adjusted_pct: float = float("nan")
+    soc_start_pct: float = float("nan")
+    soc_end_pct: float = float("nan")
+    soc_change_l: float = 0.0  #: diesel worth of the stored energy used up (negative: gained) [L]
+    baseline_soc_end_pct: float = float("nan")
+    baseline_soc_change_l: float = 0.0
 
 
 def demo_site(site: Site, poll_interval_s: float) -> Site:
@@ -148,7 +156,7 @@ def _fresh_sqlite(spec: str) -> None:
 
 
 def _result(site, options, start, end, store_spec, camp, wired) -> DemoResult:
-    from optimizer.backtest import backtest
+    from optimizer.backtest import backtest, soc_change_l
     period = period_from_range(start, end, site.location.timezone, label="demo")
     store = open_historian(store_spec)  # reading only: no spool
     try:
@@ -162,6 +170,22 @@ def _result(site, options, start, end, store_spec, camp, wired) -> DemoResult:
                         forecast="perfect", seed=options.seed)
     state = wired.service.state
     written = int(setpoints["accepted"].sum()) if len(setpoints) else 0
+    soc0 = {b.name: b.initial_soc_pct for b in site.batteries}
+    soc1 = dict(camp.state.soc_pct)
     return DemoResult(summary, baseline.fuel_l, baseline.renewable_fraction_pct,
                       camp.totals.get("unserved_kwh", float("nan")), written, state.plans,
-                      state.fallbacks, store_spec, options.out)
+                      state.fallbacks, store_spec, options.out,
+                      renewable_fraction_adjusted_pct=renewable_fraction_soc_adjusted_pct(
+                          site, summary.genset_kwh, summary.load_kwh, soc0, soc1),
+                      baseline_renewable_fraction_adjusted_pct=renewable_fraction_soc_adjusted_pct(
+                          site, baseline.genset_kwh, baseline.served_kwh, soc0,
+                          {b.name: baseline.soc_end_pct for b in site.batteries}),
+                      soc_start_pct=_mean_soc(site, soc0), soc_end_pct=_mean_soc(site, soc1),
+                      soc_change_l=soc_change_l(site, soc0, soc1),
+                      baseline_soc_end_pct=baseline.soc_end_pct,
+                      baseline_soc_change_l=baseline.soc_change_l)
+
+
+def _mean_soc(site: Site, soc: dict[str, float]) -> float:
+    cap = sum(b.capacity_kwh for b in site.batteries)
+    return sum(soc[b.name] * b.capacity_kwh for b in site.batteries) / cap if cap else float("nan")

@@ -18,6 +18,7 @@ from optimizer.planner import make_planner
 from telemetry.connection import Connections
 from telemetry.control import Controller
 from telemetry.historian import open_historian
+from telemetry.historian.base import HistorianUnavailable
 from telemetry.pipeline import PollPipeline
 from telemetry.poller import Poller
 
@@ -32,10 +33,14 @@ DEFAULT_SPOOL = "microgrid-spool.db"
 def open_store(spec: str, spool: str | Path | None = None):
     """The historian for ``spec``; InfluxDB always gets a durable spool in front.
 
+    The server is probed with one query: refused credentials (or another answer that no retry
+    can fix) fail now, clearly; a server that cannot be reached is only a warning, since the
+    spool keeps every reading until it is back (store-and-forward).
+
     Raises
     ------
     HistorianError
-        Bad spec, unreachable server or refused credentials (checked with one query).
+        Bad spec, or credentials refused (:class:`HistorianAuthError`).
     """
     influx = spec.startswith(("influx1:", "influx2:"))
     if influx and "spool=" not in spec and spool is None:
@@ -44,7 +49,13 @@ def open_store(spec: str, spool: str | Path | None = None):
     if influx:
         probe = getattr(store, "raw_influxql", None)
         if probe is not None:
-            probe("SHOW MEASUREMENTS LIMIT 1")  # wrong credentials / no server: fail now, clearly
+            try:
+                probe("SHOW MEASUREMENTS LIMIT 1")
+            except HistorianUnavailable as exc:  # the spool is in front: keep going
+                log.warning("store not reachable at start-up, spooling until it is: %s", exc)
+            except BaseException:
+                getattr(store, "close", lambda: None)()
+                raise
     return store
 
 
@@ -101,8 +112,9 @@ async def wire_service(site: Site, *, clock, store, strategy: str = "milp",
         for name, s in status.items():
             if not s.online:
                 log.warning("device %s does not answer at start-up: %s", name, s.reason)
-        del first
     pipeline = PollPipeline(site, poller)
+    if require_device:  # the start-up poll is the first reading: stored, and the first plan's state
+        store.write(pipeline.ingest(first))
     controller = Controller(site, clock=clock, connections=connections,
                             mode=control_mode or site.control_mode)
     history = History(options.history_days)
