@@ -78,6 +78,19 @@ class Battery:
     initial_soc_pct: float  #: SOC the simulator starts with. [%]
     modbus: ModbusEndpoint
 
+    def soc_after_pct(self, soc_pct: float, power_kw: float, dt_h: float) -> float:
+        """SOC at the end of a step of constant power (+ discharge). [%]
+
+        Charging stores ``charge_efficiency`` of the power drawn; discharging draws
+        ``power / discharge_efficiency`` from storage. The one SOC rule of the physics, the
+        optimizer's plans and the baselines.
+        """
+        if power_kw >= 0:
+            delta_kwh = -power_kw / self.discharge_efficiency * dt_h
+        else:
+            delta_kwh = -power_kw * self.charge_efficiency * dt_h
+        return soc_pct + 100.0 * delta_kwh / self.capacity_kwh
+
 
 @dataclass(frozen=True)
 class Genset:

@@ -120,16 +120,8 @@ class PlanState:
 
 
 def soc_after_pct(battery: Battery, soc_pct: float, battery_kw: float, dt_h: float) -> float:
-    """SOC at the end of a step of constant battery power (+ discharge). [%]
-
-    Charging stores ``charge_efficiency`` of the power drawn; discharging draws
-    ``power / discharge_efficiency`` from storage.
-    """
-    if battery_kw >= 0:
-        delta_kwh = -battery_kw / battery.discharge_efficiency * dt_h
-    else:
-        delta_kwh = -battery_kw * battery.charge_efficiency * dt_h
-    return soc_pct + 100.0 * delta_kwh / battery.capacity_kwh
+    """SOC at the end of a step of constant battery power (+ discharge): :meth:`Battery.soc_after_pct`. [%]"""
+    return battery.soc_after_pct(soc_pct, battery_kw, dt_h)
 
 
 @dataclass

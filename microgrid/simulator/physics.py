@@ -343,11 +343,7 @@ def _battery_flows(site: Site, limits: Mapping[str, tuple[float, float]],
 
 def _soc_after(bat: Battery, soc_pct: float, power_kw: float, dt_h: float) -> float:
     """SOC after ``power_kw`` (+ discharge) for ``dt_h`` with one-way efficiencies. [%]"""
-    if power_kw >= 0:
-        delta_kwh = -power_kw * dt_h / bat.discharge_efficiency
-    else:
-        delta_kwh = -power_kw * dt_h * bat.charge_efficiency
-    soc = soc_pct + 100.0 * delta_kwh / bat.capacity_kwh
+    soc = bat.soc_after_pct(soc_pct, power_kw, dt_h)
     if bat.soc_min_pct <= soc_pct <= bat.soc_max_pct:  # guard rounding at the window edges
         soc = min(max(soc, bat.soc_min_pct), bat.soc_max_pct)
     return soc
