@@ -14,7 +14,7 @@ STEP = pd.Timedelta("15min")
 def weekly_pattern(times: pd.DatetimeIndex) -> np.ndarray:
     """A camp-like load with a weekly shape: daily cosine, Friday lower, Sunday higher. [kW]"""
     h = np.asarray(times.hour + times.minute / 60, dtype=float)
-    day = np.asarray(times.dayofweek)
+    day = np.asarray(times.day_of_week)
     kw = (400 + 150 * np.cos(2 * np.pi * (h - 13) / 24) - 60 * (day == 4) + 35 * (day == 6)
           + 0.5 * day * h)
     return np.round(kw * 8) / 8  # multiples of 1/8 kW: means of equal values are exact
