@@ -1,0 +1,340 @@
+"""Rolling-horizon backtest: a strategy operates the virtual camp's physics over simulated days.
+
+The loop is the live service's plan and control loops without Modbus or clocks (pure, no I/O):
+
+1. The camp's conditions come from :func:`~microgrid.simulator.physics.generate_conditions`
+   (seeded), with ``warmup_days`` of history before ``start`` that the realistic forecasters
+   learn from (not simulated, not counted) and one horizon after the end (perfect forecasts).
+2. At every re-plan time (``replan_every_min``) the planner gets :class:`PlanInputs` for
+   ``site.optimizer.horizon_h`` from the forecast — ``"perfect"``: the truth;
+   ``"realistic"``: the p50 of :class:`~forecasts.rolling.RollingForecaster` (the real PV and load
+   forecasters on the simulated history, past values only) — and the :class:`PlanState` of the
+   physics' :class:`CampState`. One planner object serves the whole run, so the MILP re-solves
+   its model in place.
+3. Every physics step until the next re-plan: ``setpoints_for_step(site, plan, index)`` (the
+   mapping the live control loop writes) and ``dispatch_step`` with the *actual* load and PV.
+
+Rule-based strategies (load following, cycle charging) are HOMER's rules: they decide each step
+from the load and PV of that step and have no look-ahead. With ``rules_on_measured=True`` (the
+default) they re-plan every physics step on the step's actual load and PV — what a genset
+controller running the rule does with its measurements, and how HOMER evaluates them — still
+through plan -> ``setpoints_for_step`` -> physics. Fed a forecast every ``replan_every_min``
+instead, the base-load setpoints would follow the forecast rather than the load and the battery
+would absorb the error, which is not the rule a camp runs; ``rules_on_measured=False`` gives
+that variant. Forecast quality therefore matters to the MILP only.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from forecasts.rolling import RollingForecaster
+from microgrid.errors import InputError
+from microgrid.simulator.autostart import camp_soc_pct
+from microgrid.simulator.physics import (CampState, Setpoints, StepResult, battery_limits_kw,
+                                         dispatch_step, generate_conditions, pv_column)
+from microgrid.site import Site
+from optimizer.backtest_report import BacktestResult
+from optimizer.model import MilpOptions
+from optimizer.plan import Plan, PlanInputs, PlanState
+from optimizer.planner import STRATEGIES, make_planner
+from optimizer.setpoints import setpoints_for_step, step_at
+
+__all__ = ["FORECASTS", "WARMUP_DAYS", "backtest", "reserve_shortfall_kw", "soc_change_l"]
+
+FORECASTS = ("perfect", "realistic")
+#: History before ``start`` the realistic forecasters learn from. [d]
+WARMUP_DAYS = 14
+
+Progress = Callable[[int, int], None]
+
+
+def backtest(site: Site, *, start: datetime, days: float, strategy: str = "milp",
+             forecast: str = "perfect", seed: int | None = None, replan_every_min: float = 15,
+             step_min: float | None = None, horizon_h: float | None = None,
+             warmup_days: float = WARMUP_DAYS, milp_options: MilpOptions | None = None,
+             rules_on_measured: bool = True, keep_steps: bool = False,
+             progress: Progress | None = None) -> BacktestResult:
+    """Operate the virtual camp with ``strategy`` for ``days`` from ``start``.
+
+    Parameters
+    ----------
+    site : Site
+    start : datetime
+        First simulated instant, timezone-aware, on the planning grid. [UTC]
+    days : float
+        Simulated period. [d]
+    strategy : str
+        ``"milp"``, ``"load-following"`` or ``"cycle-charging"``.
+    forecast : str
+        ``"perfect"`` (the truth) or ``"realistic"`` (rolling p50 forecasts).
+    seed : int, optional
+        Seed of the conditions (default ``site.simulator.seed``).
+    replan_every_min : float
+        Re-plan interval, a multiple of the planning step, 15..60 in normal use. [min]
+    step_min : float, optional
+        Physics step, dividing the planning step (default: the planning step). [min]
+    horizon_h : float, optional
+        Planning horizon (default ``site.optimizer.horizon_h``). [h]
+    warmup_days : float
+        History before ``start`` for the forecasters. [d]
+    milp_options : MilpOptions, optional
+        Passed to :func:`~optimizer.planner.make_planner`.
+    rules_on_measured : bool
+        Rule strategies decide each physics step on its actual load and PV (module docstring).
+    keep_steps : bool
+        Keep every physics :class:`StepResult` in the result.
+    progress : callable, optional
+        ``progress(steps_done, steps_total)`` after every physics step.
+
+    Returns
+    -------
+    BacktestResult
+
+    Raises
+    ------
+    InputError
+        Unknown strategy or forecast, or steps that do not fit together.
+    """
+    t_wall = time.perf_counter()
+    if horizon_h is not None:
+        site = replace(site, optimizer=replace(site.optimizer, horizon_h=float(horizon_h)))
+    grid = _Grid.make(site, start, days, step_min, replan_every_min, warmup_days, strategy, forecast)
+    seed = site.simulator.seed if seed is None else int(seed)
+    truth = _Truth(site, grid, seed)
+    reactive = strategy != "milp" and rules_on_measured
+    source = None if reactive else _ForecastSource(site, grid, truth, forecast)
+    planner = make_planner(site, strategy, milp_options=milp_options)
+    camp = CampState.initial(site)
+    meter = _Meter(site, grid, strategy, "measured" if reactive else forecast, seed, keep_steps, camp)
+    plan: Plan | None = None
+    for k in range(grid.steps):
+        when = grid.start + k * grid.step
+        if reactive:
+            plan = meter.count_plan(planner.plan(truth.step_inputs(k, when), PlanState.from_camp_state(camp)))
+        elif k % grid.replan_every == 0:
+            inputs = source.inputs(grid.plan_row(k), when)
+            plan = meter.count_plan(planner.plan(inputs, PlanState.from_camp_state(camp)))
+        index = step_at(plan, when)
+        if index is None:  # cannot happen: every plan covers the interval until the next one
+            raise InputError(f"plan issued {plan.time[0].isoformat()} does not cover {when.isoformat()}")
+        setpoints = setpoints_for_step(site, plan, index)
+        soc_before = dict(camp.soc_pct)
+        camp, res = dispatch_step(site, camp, truth.load_kw[k], truth.pv_kw(k), setpoints, grid.dt_h)
+        meter.add_step(when, res, setpoints, soc_before)
+        if progress is not None:
+            progress(k + 1, grid.steps)
+    return meter.finish(camp, time.perf_counter() - t_wall)
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """Steps of the run: physics step, planning step, re-plan interval, warm-up, horizon."""
+
+    start: datetime  #: first simulated instant (UTC)
+    step: timedelta  #: physics step
+    step_min: float  #: physics step [min]
+    dt_h: float  #: physics step [h]
+    plan_min: float  #: planning step [min]
+    per_plan: int  #: physics steps per planning step
+    steps: int  #: physics steps simulated
+    replan_every: int  #: physics steps between plans
+    replan_every_min: float  #: [min]
+    warm_plan: int  #: planning steps of warm-up history before ``start``
+    horizon: int  #: planning steps in a horizon
+
+    @classmethod
+    def make(cls, site: Site, start: datetime, days: float, step_min: float | None,
+             replan_every_min: float, warmup_days: float, strategy: str, forecast: str) -> "_Grid":
+        if strategy not in STRATEGIES:
+            raise InputError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}",
+                             column="strategy")
+        if forecast not in FORECASTS:
+            raise InputError(f"unknown forecast {forecast!r}; choose one of {', '.join(FORECASTS)}",
+                             column="forecast")
+        if start.tzinfo is None:
+            raise InputError(f"start must be timezone-aware (UTC), got {start.isoformat()}", column="start")
+        plan_min = float(site.optimizer.step_min)
+        phys_min = plan_min if step_min is None else float(step_min)
+        ratio = plan_min / phys_min
+        if phys_min <= 0 or abs(ratio - round(ratio)) > 1e-9:
+            raise InputError(f"physics step {phys_min:g} min must divide the planning step "
+                             f"{plan_min:g} min", column="step_min")
+        every = replan_every_min / plan_min
+        if replan_every_min <= 0 or abs(every - round(every)) > 1e-9:
+            raise InputError(f"re-plan interval {replan_every_min:g} min must be a multiple of the "
+                             f"planning step {plan_min:g} min", column="replan_every_min")
+        if replan_every_min > site.optimizer.horizon_h * 60:
+            raise InputError(f"re-plan interval {replan_every_min:g} min is longer than the horizon "
+                             f"{site.optimizer.horizon_h:g} h", column="replan_every_min")
+        steps = int(round(days * 1440 / phys_min))
+        if steps <= 0:
+            raise InputError(f"days must be > 0, got {days!r}", column="days")
+        warm_plan = int(math.ceil(warmup_days * 1440 / plan_min)) if forecast == "realistic" else 0
+        horizon = int(math.ceil(site.optimizer.horizon_h * 60 / plan_min))
+        return cls(start=start, step=timedelta(minutes=phys_min), step_min=phys_min, dt_h=phys_min / 60,
+                   plan_min=plan_min, per_plan=int(round(ratio)), steps=steps,
+                   replan_every=int(round(every)) * int(round(ratio)), replan_every_min=float(replan_every_min),
+                   warm_plan=warm_plan, horizon=horizon)
+
+    def plan_row(self, k: int) -> int:
+        """Row of the planning-grid truth at physics step ``k``."""
+        return self.warm_plan + k // self.per_plan
+
+
+class _Truth:
+    """The actual load and PV: at the physics step (from ``start``) and on the planning grid
+    (from ``start`` − warm-up to the end + one horizon)."""
+
+    def __init__(self, site: Site, grid: _Grid, seed: int):
+        self.site = site
+        plan_step = timedelta(minutes=grid.plan_min)
+        first = grid.start - grid.warm_plan * plan_step
+        rows = grid.warm_plan + int(math.ceil(grid.steps / grid.per_plan)) + grid.horizon
+        fine = generate_conditions(site, first, rows * grid.per_plan, grid.step_min, seed)
+        self.plan_frame = (fine if grid.per_plan == 1 else
+                           fine.resample(plan_step, origin=pd.Timestamp(first)).mean())
+        phys = fine.iloc[grid.warm_plan * grid.per_plan:][: grid.steps]
+        self.load_kw = phys["load_kw"].to_numpy(dtype=float)
+        self.pv_arrays_kw = {a.name: np.minimum(phys[pv_column(a.name)].to_numpy(dtype=float), a.inverter_kw)
+                             for a in site.pv_arrays}
+        self.pv_total_kw = sum(self.pv_arrays_kw.values()) if site.pv_arrays else np.zeros(grid.steps)
+        self.step_min = grid.step_min
+
+    def pv_kw(self, k: int) -> dict[str, float]:
+        """Available PV per array at physics step ``k``. [kW]"""
+        return {name: float(v[k]) for name, v in self.pv_arrays_kw.items()}
+
+    def step_inputs(self, k: int, when: datetime) -> PlanInputs:
+        """One physics step of actual load and PV, as plan inputs (the rules' measurements)."""
+        return PlanInputs.regular(when, self.step_min, [self.load_kw[k]], [self.pv_total_kw[k]])
+
+
+class _ForecastSource:
+    """Plan inputs for a horizon from the issue row on: the truth, or the rolling p50."""
+
+    def __init__(self, site: Site, grid: _Grid, truth: _Truth, forecast: str):
+        self.site, self.grid, self.forecast = site, grid, forecast
+        frame = truth.plan_frame
+        self.load_kw = frame["load_kw"].to_numpy(dtype=float)
+        self.pv_total_kw = np.zeros(len(frame))
+        for a in site.pv_arrays:
+            self.pv_total_kw += np.minimum(frame[pv_column(a.name)].to_numpy(dtype=float), a.inverter_kw)
+        self.roller = (RollingForecaster(site, frame, max_horizon_steps=grid.horizon)
+                       if forecast == "realistic" else None)
+
+    def inputs(self, row: int, when: datetime) -> PlanInputs:
+        n = self.grid.horizon
+        if self.roller is None:
+            load, pv = self.load_kw[row:row + n], self.pv_total_kw[row:row + n]
+        else:
+            f = self.roller.forecast(row, n)
+            load = np.clip(np.nan_to_num(f.load_p50_kw, nan=self.load_kw[max(row - 1, 0)]), 0.0, None)
+            pv = np.clip(np.nan_to_num(f.pv_total_p50_kw, nan=0.0), 0.0, None)
+        return PlanInputs.regular(when, self.grid.plan_min, load, pv)
+
+
+def reserve_shortfall_kw(site: Site, res: StepResult, setpoints: Setpoints,
+                         soc_before_pct: dict[str, float]) -> float:
+    """Operating reserve the camp did not hold during a physics step. [kW]
+
+    HOMER's rule, measured on what the devices did: online genset headroom (rating − output)
+    plus the discharge each battery could still add (its limit under the setpoints and the SOC
+    at the start of the step, minus what it delivered) must cover ``reserve.load_pct`` % of
+    the load plus ``reserve.pv_pct`` % of the PV fed.
+    """
+    headroom = sum(g.rated_kw - res.genset_kw[g.name] for g in site.gensets if res.genset_on[g.name])
+    for b in site.batteries:
+        _, dis_kw = battery_limits_kw(b, soc_before_pct[b.name], setpoints, res.dt_h)
+        headroom += max(dis_kw - res.battery_kw[b.name], 0.0)
+    need = site.reserve.load_pct / 100.0 * res.load_kw + site.reserve.pv_pct / 100.0 * res.pv_kw
+    return max(need - headroom, 0.0)
+
+
+class _Meter:
+    """Accumulates the figures of :class:`BacktestResult` step by step."""
+
+    def __init__(self, site: Site, grid: _Grid, strategy: str, forecast: str, seed: int,
+                 keep_steps: bool, camp: CampState):
+        self.site, self.keep = site, keep_steps
+        end = grid.start + grid.steps * grid.step
+        self.r = BacktestResult(site=site.name, strategy=strategy, forecast=forecast, start=grid.start,
+                                end=end, step_min=grid.step_min, replan_every_min=grid.replan_every_min,
+                                horizon_h=site.optimizer.horizon_h, seed=seed,
+                                soc_start_pct=_soc(site, camp))
+        self.soc0 = dict(camp.soc_pct)
+        self.reasons: Counter[str] = Counter()
+        self.statuses: Counter[str] = Counter()
+
+    def count_plan(self, plan: Plan) -> Plan:
+        r = self.r
+        r.plans += 1
+        self.statuses[plan.status] += 1
+        if math.isfinite(plan.solve_s):
+            r.solve_s.append(float(plan.solve_s))
+        if plan.status == "fallback":
+            r.fallbacks += 1
+            self.reasons[plan.reason[:160]] += 1
+        return plan
+
+    def add_step(self, when: datetime, res: StepResult, setpoints: Setpoints,
+                 soc_before: dict[str, float]) -> None:
+        r, dt = self.r, res.dt_h
+        r.load_kwh += res.load_kw * dt
+        r.unserved_kwh += res.unserved_kw * dt
+        r.pv_kwh += res.pv_kw * dt
+        r.pv_available_kwh += sum(res.pv_available_kw.values()) * dt
+        r.curtailed_kwh += res.pv_curtailed_kw * dt
+        r.genset_kwh += res.genset_total_kw * dt
+        r.fuel_l += sum(res.fuel_l.values())
+        for p in res.battery_kw.values():
+            if p >= 0:
+                r.battery_discharge_kwh += p * dt
+            else:
+                r.battery_charge_kwh -= p * dt
+        short = reserve_shortfall_kw(self.site, res, setpoints, soc_before)
+        if short > 1e-6:
+            r.reserve_shortfall_kwh += short * dt
+            r.reserve_shortfall_h += dt
+        if self.keep:
+            r.steps.append(res)
+            r.step_times.append(when)
+
+    def finish(self, camp: CampState, wall_s: float) -> BacktestResult:
+        r = self.r
+        r.served_kwh = r.load_kwh - r.unserved_kwh
+        r.soc_end_pct = _soc(self.site, camp)
+        r.soc_change_l = soc_change_l(self.site, self.soc0, camp.soc_pct)
+        r.genset_run_h = dict(camp.genset_run_hours_h)
+        r.genset_starts = dict(camp.genset_starts)
+        r.genset_below_min_h = dict(camp.genset_below_min_h)
+        r.fallback_reasons = dict(self.reasons.most_common())
+        r.statuses = dict(self.statuses)
+        r.wall_s = wall_s
+        return r
+
+
+def soc_change_l(site: Site, soc_start_pct: dict[str, float], soc_end_pct: dict[str, float]) -> float:
+    """Diesel worth of the stored energy lost between two SOCs (negative when gained). [L]
+
+    Each lost stored kWh is valued at the cheapest marginal genset fuel ``F1`` divided by the
+    battery's charge efficiency (the fuel to put it back with a running genset).
+    """
+    if not site.gensets:
+        return 0.0
+    f1 = min(g.fuel_f1_l_per_kwh for g in site.gensets)
+    return sum((soc_start_pct[b.name] - soc_end_pct[b.name]) / 100.0 * b.capacity_kwh * f1
+               / b.charge_efficiency for b in site.batteries)
+
+
+def _soc(site: Site, camp: CampState) -> float:
+    soc = camp_soc_pct(site, camp.soc_pct)
+    return math.nan if soc is None else float(soc)
