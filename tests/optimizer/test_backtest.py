@@ -74,24 +74,9 @@ def test_milp_burns_less_fuel_than_load_following(milp_2d, lf_2d):
     assert milp_2d.fuel_soc_adjusted_l < lf_2d.fuel_soc_adjusted_l
 
 
-@pytest.fixture
-def deterministic_highs(monkeypatch):
-    """HiGHS with its symmetry detection off. That detection runs as a parallel task, so when it
-    finishes varies between runs and so does which plan within the MIP gap is returned; with it
-    on, repeated identical backtests were seen to differ by 0.2–2 % in fuel. This test is about the
-    backtest driver (conditions, forecasts, physics), so it takes that variation out."""
-    import optimizer.planner as planner_module
-
-    make = planner_module.make_solver
-
-    def make_solver(*args):
-        solver = make(*args)
-        solver.highs_options = {**solver.highs_options, "mip_detect_symmetry": False}
-        return solver
-    monkeypatch.setattr(planner_module, "make_solver", make_solver)
-
-
-def test_same_seed_same_result(site, deterministic_highs):
+def test_same_seed_same_result(site):
+    # repeatable because make_solver turns HiGHS's symmetry detection off (a parallel task whose
+    # timing changed which plan within the gap came back: 0.2-2 % of fuel between runs)
     kw = dict(start=START, days=0.5, seed=11)
     runs = [backtest(site, strategy="milp", forecast="realistic", **kw, **FAST) for _ in range(2)]
     runs += [backtest(site, strategy="cycle-charging", forecast="realistic", rules_on_measured=False,
