@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
-import socket
 import subprocess
 import sys
 import time
@@ -14,29 +12,14 @@ import pytest
 from pymodbus.client import AsyncModbusTcpClient
 
 from microgrid.config import load_site
+from service.service_testkit import write_site_file  # tests/ is on sys.path (rootdir conftest)
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
-
-
 @pytest.fixture
 def site_file(tmp_path) -> Path:
-    text = (ROOT / "sites" / "example-camp.toml").read_text()
-    old = sorted(set(int(p) for p in re.findall(r"port = (\d+)", text)))
-    for o, n in zip(old, _free_ports(len(old))):
-        text = text.replace(f"port = {o},", f"port = {n},")
-    path = tmp_path / "camp.toml"
-    path.write_text(text)
-    return path
+    return write_site_file(tmp_path / "camp.toml")
 
 
 async def _exercise(site) -> dict:
