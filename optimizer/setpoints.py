@@ -44,7 +44,8 @@ from microgrid.simulator.physics import Setpoints
 from microgrid.site import Site
 from optimizer.plan import Plan
 
-__all__ = ["CURTAIL_TOL_KW", "HOLD_TOL_KW", "PV_MARGIN_PCT", "setpoints_for_step", "step_at"]
+__all__ = ["CURTAIL_TOL_KW", "HOLD_TOL_KW", "PV_MARGIN_PCT", "guard_empty_battery", "setpoints_for_step",
+           "step_at"]
 
 #: Planned curtailment below this is rounding, not a curtailment. [kW]
 CURTAIL_TOL_KW = 0.5
@@ -144,3 +145,36 @@ def _discharge_limits(site: Site, plan: Plan, index: int,
         if _at(plan.battery_kw[b.name], index, f"battery_kw[{b.name}]") <= HOLD_TOL_KW:
             out[b.name] = min(reserve_kw * b.discharge_power_kw / rated, b.discharge_power_kw)
     return out
+
+
+def guard_empty_battery(site: Site, setpoints: Setpoints, soc_pct: dict[str, float],
+                        net_load_kw: float, look_ahead_h: float = 0.25) -> Setpoints:
+    """Start a genset when the battery cannot carry the camp until the next re-plan.
+
+    The plan is made on a forecast; when the load runs above it with every genset planned
+    off, the grid-forming battery drains to its minimum and the rest of the load would go
+    unserved. So, when no genset is set to run and the energy above the SOC minimum cannot
+    supply ``net_load_kw`` (measured load minus PV) for ``look_ahead_h``, the smallest genset
+    that covers the net load (else the largest) is set to run, sharing the load. Pure; the
+    live control loop and the backtest both apply it after :func:`setpoints_for_step`.
+
+    Parameters
+    ----------
+    soc_pct : dict
+        Measured SOC per battery. [%]
+    net_load_kw : float
+        Measured load minus PV. [kW]
+    look_ahead_h : float
+        How long the battery must be able to carry the net load. [h]
+    """
+    if not site.gensets or net_load_kw <= 0 or not math.isfinite(net_load_kw):
+        return setpoints
+    if any(setpoints.mode(g.name) == "run" for g in site.gensets):
+        return setpoints
+    available_kwh = sum(max(0.0, soc_pct.get(b.name, b.soc_min_pct) - b.soc_min_pct) / 100.0
+                        * b.capacity_kwh * b.discharge_efficiency for b in site.batteries)
+    if available_kwh >= net_load_kw * look_ahead_h:
+        return setpoints
+    covering = [g for g in site.gensets if g.rated_kw >= net_load_kw]
+    unit = min(covering, key=lambda g: g.rated_kw) if covering else max(site.gensets, key=lambda g: g.rated_kw)
+    return setpoints.with_(genset_mode={unit.name: "run"}, genset_kw={unit.name: None})

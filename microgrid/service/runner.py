@@ -27,7 +27,7 @@ from microgrid.service.forecasting import History, forecast_inputs, forecast_rea
 from microgrid.service.plan_readings import plan_readings
 from microgrid.site import Site
 from optimizer.plan import Plan, PlanState
-from optimizer.setpoints import setpoints_for_step
+from optimizer.setpoints import guard_empty_battery, setpoints_for_step
 
 log = logging.getLogger(__name__)
 
@@ -186,11 +186,26 @@ class Service:
             if plan is not None:
                 try:
                     index = self._step_index(plan, self.clock.now())
-                    readings = await self.controller.apply(setpoints_for_step(self.site, plan, index))
+                    readings = await self.controller.apply(self._setpoints(plan, index))
                     self._write(readings)
                 except Exception as exc:
                     self._error("control", exc)
             await self._wait(self.options.control_every_s)
+
+    def _setpoints(self, plan: Plan, index: int):
+        """The plan step's setpoints, with a genset started if the measured battery cannot carry
+        the measured net load until the next plan (the forecast was too low)."""
+        setpoints = setpoints_for_step(self.site, plan, index)
+        camp = self._latest_camp()
+        if "load_kw" not in camp or "pv_kw" not in camp:
+            return setpoints
+        latest = self.pipeline.latest
+        soc = {b.name: float(v) for b in self.site.batteries
+               if (v := (latest.get(b.name) or {}).get("soc_pct")) is not None}
+        if len(soc) < len(self.site.batteries):
+            return setpoints  # no measured SOC: nothing to judge by
+        return guard_empty_battery(self.site, setpoints, soc, camp["load_kw"] - camp["pv_kw"],
+                                   look_ahead_h=self.options.plan_every_s / 3600.0)
 
     async def _drain_loop(self) -> None:
         while not self._stop.is_set():

@@ -114,3 +114,31 @@ def test_step_at(site):
     assert step_at(plan, T0 + timedelta(minutes=44)) == 2
     assert step_at(plan, T0 + timedelta(minutes=45)) is None
     assert step_at(plan, T0 - timedelta(seconds=1)) is None
+
+
+# --- the empty-battery guard -------------------------------------------------------------------
+def _all_stopped(site):
+    from microgrid.simulator.physics import Setpoints
+    return Setpoints.default(site).with_(genset_mode={g.name: "stop" for g in site.gensets})
+
+
+def test_guard_starts_the_smallest_covering_genset_when_the_battery_cannot_carry_the_load():
+    from optimizer.setpoints import guard_empty_battery
+    site = load_site(EXAMPLE_SITE)
+    sp = _all_stopped(site)
+    # 1000 kWh, min 15 %: at 20 % there are 50 kWh × 0.96 = 48 kWh; 240 kW for 15 min needs 60
+    out = guard_empty_battery(site, sp, {"bess-1": 20.0}, net_load_kw=240.0)
+    assert out.mode("dg-3") == "run" and out.genset_kw["dg-3"] is None   # 250 kW covers 240
+    assert out.mode("dg-1") == "stop" and out.mode("dg-2") == "stop"
+    # 300 kW: the 250 kW unit does not cover it, a 400 kW one does
+    assert guard_empty_battery(site, sp, {"bess-1": 20.0}, 300.0).mode("dg-1") == "run"
+
+
+def test_guard_leaves_the_plan_alone_when_the_battery_can_or_a_genset_runs():
+    from optimizer.setpoints import guard_empty_battery
+    site = load_site(EXAMPLE_SITE)
+    sp = _all_stopped(site)
+    assert guard_empty_battery(site, sp, {"bess-1": 30.0}, 240.0) == sp    # 144 kWh ≥ 60
+    assert guard_empty_battery(site, sp, {"bess-1": 15.0}, -50.0) == sp    # PV surplus
+    running = sp.with_(genset_mode={"dg-1": "run"})
+    assert guard_empty_battery(site, running, {"bess-1": 15.0}, 240.0) == running
