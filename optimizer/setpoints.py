@@ -149,14 +149,16 @@ def _discharge_limits(site: Site, plan: Plan, index: int,
 
 def guard_empty_battery(site: Site, setpoints: Setpoints, soc_pct: dict[str, float],
                         net_load_kw: float, look_ahead_h: float = 0.25) -> Setpoints:
-    """Start a genset when the battery cannot carry the camp until the next re-plan.
+    """Give the gensets the load when the battery cannot carry the camp until the next re-plan.
 
-    The plan is made on a forecast; when the load runs above it with every genset planned
-    off, the grid-forming battery drains to its minimum and the rest of the load would go
-    unserved. So, when no genset is set to run and the energy above the SOC minimum cannot
-    supply ``net_load_kw`` (measured load minus PV) for ``look_ahead_h``, the smallest genset
-    that covers the net load (else the largest) is set to run, sharing the load. Pure; the
-    live control loop and the backtest both apply it after :func:`setpoints_for_step`.
+    The plan is made on a forecast; when the load runs above it, the grid-forming battery
+    covers the difference until it reaches its SOC minimum, and then the rest would go
+    unserved. So, when the energy above the minimum cannot supply the net load (measured load
+    minus PV) beyond what the running gensets are set to deliver for ``look_ahead_h``: the
+    running gensets drop their base loads and share the load up to their ratings, and if
+    that is still short, the smallest stopped genset that covers the shortfall (else the
+    largest) is set to run. Pure; the live control loop and the backtest both apply it after
+    :func:`setpoints_for_step`.
 
     Parameters
     ----------
@@ -165,16 +167,22 @@ def guard_empty_battery(site: Site, setpoints: Setpoints, soc_pct: dict[str, flo
     net_load_kw : float
         Measured load minus PV. [kW]
     look_ahead_h : float
-        How long the battery must be able to carry the net load. [h]
+        How long the battery must be able to carry its share. [h]
     """
     if not site.gensets or net_load_kw <= 0 or not math.isfinite(net_load_kw):
         return setpoints
-    if any(setpoints.mode(g.name) == "run" for g in site.gensets):
-        return setpoints
+    running = [g for g in site.gensets if setpoints.mode(g.name) == "run"]
+    set_kw = sum(g.rated_kw if setpoints.genset_kw.get(g.name) is None else
+                 min(max(setpoints.genset_kw[g.name], g.min_kw), g.rated_kw) for g in running)
     available_kwh = sum(max(0.0, soc_pct.get(b.name, b.soc_min_pct) - b.soc_min_pct) / 100.0
                         * b.capacity_kwh * b.discharge_efficiency for b in site.batteries)
-    if available_kwh >= net_load_kw * look_ahead_h:
+    if available_kwh >= (net_load_kw - set_kw) * look_ahead_h:
         return setpoints
-    covering = [g for g in site.gensets if g.rated_kw >= net_load_kw]
-    unit = min(covering, key=lambda g: g.rated_kw) if covering else max(site.gensets, key=lambda g: g.rated_kw)
-    return setpoints.with_(genset_mode={unit.name: "run"}, genset_kw={unit.name: None})
+    out = setpoints.with_(genset_kw={g.name: None for g in running})  # share, up to rating
+    short_kw = net_load_kw - sum(g.rated_kw for g in running)
+    stopped = [g for g in site.gensets if g not in running]
+    if short_kw > 0 and stopped:
+        covering = [g for g in stopped if g.rated_kw >= short_kw]
+        unit = min(covering, key=lambda g: g.rated_kw) if covering else max(stopped, key=lambda g: g.rated_kw)
+        out = out.with_(genset_mode={unit.name: "run"}, genset_kw={unit.name: None})
+    return out

@@ -142,3 +142,19 @@ def test_guard_leaves_the_plan_alone_when_the_battery_can_or_a_genset_runs():
     assert guard_empty_battery(site, sp, {"bess-1": 15.0}, -50.0) == sp    # PV surplus
     running = sp.with_(genset_mode={"dg-1": "run"})
     assert guard_empty_battery(site, running, {"bess-1": 15.0}, 240.0) == running
+
+
+def test_guard_releases_base_loads_and_adds_a_unit_when_the_running_ones_fall_short():
+    from optimizer.setpoints import guard_empty_battery
+    site = load_site(EXAMPLE_SITE)
+    sp = _all_stopped(site).with_(genset_mode={"dg-2": "run"}, genset_kw={"dg-2": 390.0})
+    # battery at its minimum, 427 kW net load, dg-2 held at 390 kW: it shares up to 400 kW,
+    # and the 27 kW still short start the smallest covering unit, dg-3
+    out = guard_empty_battery(site, sp, {"bess-1": 15.0}, 427.0)
+    assert out.mode("dg-2") == "run" and out.genset_kw["dg-2"] is None
+    assert out.mode("dg-3") == "run" and out.mode("dg-1") == "stop"
+    # 395 kW: releasing dg-2's base load is enough, no start
+    out = guard_empty_battery(site, sp, {"bess-1": 15.0}, 395.0)
+    assert out.genset_kw["dg-2"] is None and out.mode("dg-3") == "stop"
+    # a battery that can carry the 37 kW above the base load for 15 min: the plan stands
+    assert guard_empty_battery(site, sp, {"bess-1": 20.0}, 427.0) == sp
