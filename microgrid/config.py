@@ -95,7 +95,8 @@ OPTIMIZER = {"horizon_h": _num(1, 24 * 14, 48.0), "step_min": Key(int, 15, 1, 60
              "terminal_soc_pct": Key((int, float), None, 0, 100),
              "shed_penalty_l_per_kwh": _num(0, 1e4, 10.0),
              "curtail_penalty_l_per_kwh": _num(0, 10, 0.0001),
-             "reserve_shortfall_penalty_l_per_kwh": _num(0, 1e4, 2.0)}
+             "reserve_shortfall_penalty_l_per_kwh": _num(0, 1e4, 2.0),
+             "hourly_horizon_h": Key((int, float), None, 0, 24 * 14)}
 TOP = {"site": Key(dict), "reserve": Key(dict, None), "pv": Key(list, ()),
        "battery": Key(list, ()), "genset": Key(list, ()), "load_meter": Key(list, ()),
        "simulator": Key(dict, None), "optimizer": Key(dict, None)}
@@ -257,5 +258,8 @@ def _cross_checks(r: _Reader, site: Site) -> None:
     opt = site.optimizer
     if opt.fine_horizon_h > opt.horizon_h:
         raise r.fail("optimizer.fine_horizon_h", f"must be ≤ horizon_h ({opt.horizon_h:g})")
+    if opt.hourly_horizon_h is not None and not opt.fine_horizon_h <= opt.hourly_horizon_h <= opt.horizon_h:
+        raise r.fail("optimizer.hourly_horizon_h",
+                     f"must be between fine_horizon_h ({opt.fine_horizon_h:g}) and horizon_h ({opt.horizon_h:g})")
     if 60 % opt.step_min:
         raise r.fail("optimizer.step_min", "must divide 60 (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60)")

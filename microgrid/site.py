@@ -158,6 +158,9 @@ class OptimizerSettings:
     shed_penalty_l_per_kwh: float  #: penalty for unserved load. [L/kWh]
     curtail_penalty_l_per_kwh: float  #: small penalty for curtailed PV. [L/kWh]
     reserve_shortfall_penalty_l_per_kwh: float  #: penalty for unmet reserve. [L/kWh]
+    #: part of the horizon at hourly steps or finer; beyond it, 2-h blocks. None = the whole
+    #: horizon (no 2-h blocks). [h]
+    hourly_horizon_h: float | None = None
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The planning time grid: fine steps near the start, coarser (hourly) blocks far in the horizon."""
+"""The planning time grid: fine steps near the start, coarser blocks far in the horizon."""
 
 from __future__ import annotations
 
@@ -51,3 +51,11 @@ def coarsen(inputs: PlanInputs, fine_horizon_h: float, block_h: float = 1.0) -> 
     load = np.array([np.dot(inputs.load_kw[g], inputs.dt_h[g]) for g in groups]) / dt
     pv = np.array([np.dot(inputs.pv_available_kw[g], inputs.dt_h[g]) for g in groups]) / dt
     return PlanInputs(tuple(inputs.time[g[0]] for g in groups), dt, load, pv)
+
+
+def planning_grid(inputs: PlanInputs, fine_horizon_h: float, hourly_horizon_h: float | None = None) -> PlanInputs:
+    """The optimizer's grid: the input step up to ``fine_horizon_h``, hourly blocks up to
+    ``hourly_horizon_h`` (default: to the end), 2-h blocks (aligned to even UTC hours) after.
+    Rolled forward one hour, the grid alternates between two shapes."""
+    grid = coarsen(inputs, fine_horizon_h, 1.0)
+    return grid if hourly_horizon_h is None else coarsen(grid, hourly_horizon_h, 2.0)

@@ -40,6 +40,9 @@ class MilpOptions:
         Start the MIP from the previous plan shifted to the new start time.
     mip_rel_gap, time_limit_s : float or None
         Override ``site.optimizer`` values. [fraction], [s]
+    threads : int or None
+        HiGHS threads (default: HiGHS's choice, all cores); 1 when several solves run in parallel
+        processes.
     force_infeasible : bool
         Add a constraint no plan can meet (tests the fallback path).
     """
@@ -50,6 +53,7 @@ class MilpOptions:
     warm_start: bool = True
     mip_rel_gap: float | None = None
     time_limit_s: float | None = None
+    threads: int | None = None
     force_infeasible: bool = False
 
     @classmethod

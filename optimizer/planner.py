@@ -24,7 +24,7 @@ from microgrid.site import Site
 from optimizer.baselines import RuleOptions, rule_plan
 from optimizer.extract import extract_plan
 from optimizer.fallback import fallback_plan
-from optimizer.grid import coarsen
+from optimizer.grid import planning_grid
 from optimizer.model import MilpOptions, build_model, grid_signature, set_inputs, set_state
 from optimizer.plan import Plan, PlanInputs, PlanState
 from optimizer.solve import make_solver, solve
@@ -83,7 +83,8 @@ class MilpPlanner:
         try:
             if state.missing(self.site):
                 raise PlanError(f"camp state lacks device(s) {', '.join(state.missing(self.site))}")
-            grid = coarsen(inputs, self.site.optimizer.fine_horizon_h) if self.options.coarsen else inputs
+            opt = self.site.optimizer
+            grid = planning_grid(inputs, opt.fine_horizon_h, opt.hourly_horizon_h) if self.options.coarsen else inputs
             model = self._prepare(grid, state)
             warm = self.options.warm_start
             if warm:  # seed: the previous plan, or for a cold start the load-following rule's plan
@@ -109,7 +110,8 @@ class MilpPlanner:
             model = build_model(self.site, grid, state, self.options)
             solver = make_solver(
                 opt.mip_rel_gap if self.options.mip_rel_gap is None else self.options.mip_rel_gap,
-                opt.time_limit_s if self.options.time_limit_s is None else self.options.time_limit_s)
+                opt.time_limit_s if self.options.time_limit_s is None else self.options.time_limit_s,
+                threads=self.options.threads)
             if len(self._models) >= MAX_MODELS:
                 self._models.pop(next(iter(self._models)))
             self._models[sig] = (model, solver)

@@ -52,6 +52,7 @@ def test_defaults_fill_optional_tables():
     assert site.reserve.load_pct == 10.0
     assert site.optimizer.step_min == 15
     assert site.simulator.load_peak_kw == 600.0
+    assert site.optimizer.hourly_horizon_h is None  # no 2-h blocks unless asked for
 
 
 @pytest.mark.parametrize("mutate, key, words", [
@@ -76,6 +77,8 @@ def test_defaults_fill_optional_tables():
      "load_meter[camp-main].modbus", "also used by 'dg-1'"),
     (lambda r: r["site"].__setitem__("control_mode", "auto"), "site.control_mode", "dry_run"),
     (lambda r: r["optimizer"].__setitem__("step_min", 7), "optimizer.step_min", "divide 60"),
+    (lambda r: r["optimizer"].__setitem__("hourly_horizon_h", 6), "optimizer.hourly_horizon_h",
+     "must be between fine_horizon_h (12) and horizon_h (48)"),
 ])
 def test_bad_values_name_the_key(mutate, key, words):
     raw = example_raw()

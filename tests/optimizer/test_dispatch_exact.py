@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 import pytest
 
-from optimizer.grid import coarsen
+from optimizer.grid import coarsen, planning_grid
 from optimizer.model import MilpOptions
 from optimizer.plan import PlanInputs, PlanState
 from optimizer.planner import MilpPlanner, plan
@@ -118,6 +118,21 @@ def test_coarse_blocks_are_clock_aligned():
         "00:30", "00:45", "01:00", "01:15", "01:30", "01:45", "02:00", "03:00"]
     assert g.dt_h.tolist() == [0.25] * 6 + [1.0, 0.5]
     assert g.load_kw[6:].tolist() == [7.5, 10.5]
+
+
+def test_planning_grid_adds_two_hour_blocks_after_the_hourly_part():
+    # 24 h of 15-min steps from 01:00: 15 min up to 03:00, hourly up to the first even hour at or
+    # after 09:00 (10:00), then 2-h blocks on even hours (the last, 00:00-01:00, is short)
+    inp = PlanInputs.regular(T0 + timedelta(hours=1), 15, np.arange(96.0), np.zeros(96))
+    g = planning_grid(inp, fine_horizon_h=2.0, hourly_horizon_h=8.0)
+    assert g.dt_h.tolist() == [0.25] * 8 + [1.0] * 7 + [2.0] * 7 + [1.0]
+    assert [t.hour for t in g.time[15:]] == [10, 12, 14, 16, 18, 20, 22, 0]
+    assert np.dot(g.load_kw, g.dt_h) == pytest.approx(np.dot(inp.load_kw, inp.dt_h))
+    # one hour later the 2-h blocks keep their clock alignment: a different shape
+    later = planning_grid(PlanInputs.regular(T0 + timedelta(hours=2), 15, np.arange(96.0), np.zeros(96)),
+                          fine_horizon_h=2.0, hourly_horizon_h=8.0)
+    assert later.dt_h.tolist() == [0.25] * 8 + [1.0] * 6 + [2.0] * 8
+    assert planning_grid(inp, 2.0).dt_h.tolist() == coarsen(inp, 2.0).dt_h.tolist()
 
 
 def test_variable_step_lengths_account_energy_per_step():
