@@ -61,7 +61,7 @@ def backtest(site: Site, *, start: datetime, days: float, strategy: str = "milp"
              forecast: str = "perfect", seed: int | None = None, replan_every_min: float = 15,
              step_min: float | None = None, horizon_h: float | None = None,
              warmup_days: float = WARMUP_DAYS, milp_options: MilpOptions | None = None,
-             rules_on_measured: bool = True, keep_steps: bool = False,
+             rules_on_measured: bool = True, keep_steps: bool = False, spinup_days: float = 0.0,
              progress: Progress | None = None) -> BacktestResult:
     """Operate the virtual camp with ``strategy`` for ``days`` from ``start``.
 
@@ -92,6 +92,10 @@ def backtest(site: Site, *, start: datetime, days: float, strategy: str = "milp"
         Rule strategies decide each physics step on its actual load and PV (module docstring).
     keep_steps : bool
         Keep every physics :class:`StepResult` in the result.
+    spinup_days : float
+        Days operated before ``start`` from the site's initial state and not counted: the camp
+        enters ``start`` in the state the strategy led it to (how a chunk of a longer run starts,
+        :mod:`optimizer.backtest_chunks`). The forecasters' warm-up lies before the spin-up. [d]
     progress : callable, optional
         ``progress(steps_done, steps_total)`` after every physics step.
 
@@ -107,18 +111,27 @@ def backtest(site: Site, *, start: datetime, days: float, strategy: str = "milp"
     t_wall = time.perf_counter()
     if horizon_h is not None:
         site = replace(site, optimizer=replace(site.optimizer, horizon_h=float(horizon_h)))
-    grid = _Grid.make(site, start, days, step_min, replan_every_min, warmup_days, strategy, forecast)
+    if not (days > 0 and spinup_days >= 0):
+        raise InputError(f"need days > 0 and spinup_days >= 0, got {days!r}, {spinup_days!r}", column="days")
+    grid = _Grid.make(site, start - timedelta(days=float(spinup_days)), days + spinup_days, step_min,
+                      replan_every_min, warmup_days, strategy, forecast)
+    spin_steps = int(round(spinup_days * 1440 / grid.step_min))
+    if abs(spin_steps * grid.step_min - spinup_days * 1440) > 1e-6 or spin_steps % grid.replan_every:
+        raise InputError(f"spinup_days {spinup_days:g} must be a whole number of re-plan intervals "
+                         f"({grid.replan_every_min:g} min)", column="spinup_days")
     seed = site.simulator.seed if seed is None else int(seed)
     truth = _Truth(site, grid, seed)
     reactive = strategy != "milp" and rules_on_measured
     source = None if reactive else _ForecastSource(site, grid, truth, forecast)
     planner = make_planner(site, strategy, milp_options=milp_options)
     camp = CampState.initial(site)
-    meter = _Meter(site, grid, strategy, "measured" if reactive else forecast, seed, keep_steps, camp)
+    meter = _Meter(site, grid, strategy, "measured" if reactive else forecast, seed, keep_steps)
     plan: Plan | None = None
     net_kw = float(truth.load_kw[0]) - sum(truth.pv_kw(0).values())  # measured at the start
     for k in range(grid.steps):
         when = grid.start + k * grid.step
+        if k == spin_steps:
+            meter.begin(when, camp)
         if reactive:
             plan = meter.count_plan(planner.plan(truth.step_inputs(k, when), PlanState.from_camp_state(camp)))
         elif k % grid.replan_every == 0:
@@ -265,19 +278,27 @@ def reserve_shortfall_kw(site: Site, res: StepResult, setpoints: Setpoints,
 class _Meter:
     """Accumulates the figures of :class:`BacktestResult` step by step."""
 
-    def __init__(self, site: Site, grid: _Grid, strategy: str, forecast: str, seed: int,
-                 keep_steps: bool, camp: CampState):
-        self.site, self.keep = site, keep_steps
+    def __init__(self, site: Site, grid: _Grid, strategy: str, forecast: str, seed: int, keep_steps: bool):
+        self.site, self.keep, self.grid = site, keep_steps, grid
         end = grid.start + grid.steps * grid.step
         self.r = BacktestResult(site=site.name, strategy=strategy, forecast=forecast, start=grid.start,
                                 end=end, step_min=grid.step_min, replan_every_min=grid.replan_every_min,
-                                horizon_h=site.optimizer.horizon_h, seed=seed,
-                                soc_start_pct=_soc(site, camp))
-        self.soc0 = dict(camp.soc_pct)
+                                horizon_h=site.optimizer.horizon_h, seed=seed)
+        self.counting = False
         self.reasons: Counter[str] = Counter()
         self.statuses: Counter[str] = Counter()
 
+    def begin(self, when: datetime, camp: CampState) -> None:
+        """Count from ``when`` on (the end of the spin-up), with the camp's state then as the start."""
+        self.counting = True
+        self.r.start = when
+        self.soc0 = dict(camp.soc_pct)
+        self.r.soc_start_pct = _soc(self.site, camp)
+        self.base = (dict(camp.genset_run_hours_h), dict(camp.genset_starts), dict(camp.genset_below_min_h))
+
     def count_plan(self, plan: Plan) -> Plan:
+        if not self.counting:
+            return plan
         r = self.r
         r.plans += 1
         self.statuses[plan.status] += 1
@@ -290,6 +311,8 @@ class _Meter:
 
     def add_step(self, when: datetime, res: StepResult, setpoints: Setpoints,
                  soc_before: dict[str, float]) -> None:
+        if not self.counting:
+            return
         r, dt = self.r, res.dt_h
         r.load_kwh += res.load_kw * dt
         r.unserved_kwh += res.unserved_kw * dt
@@ -316,9 +339,10 @@ class _Meter:
         r.served_kwh = r.load_kwh - r.unserved_kwh
         r.soc_end_pct = _soc(self.site, camp)
         r.soc_change_l = soc_change_l(self.site, self.soc0, camp.soc_pct)
-        r.genset_run_h = dict(camp.genset_run_hours_h)
-        r.genset_starts = dict(camp.genset_starts)
-        r.genset_below_min_h = dict(camp.genset_below_min_h)
+        run0, starts0, below0 = self.base
+        r.genset_run_h = {k: v - run0.get(k, 0.0) for k, v in camp.genset_run_hours_h.items()}
+        r.genset_starts = {k: v - starts0.get(k, 0) for k, v in camp.genset_starts.items()}
+        r.genset_below_min_h = {k: v - below0.get(k, 0.0) for k, v in camp.genset_below_min_h.items()}
         r.fallback_reasons = dict(self.reasons.most_common())
         r.statuses = dict(self.statuses)
         r.wall_s = wall_s
