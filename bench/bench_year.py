@@ -1,23 +1,30 @@
 """Fuel over a simulated year of the example site: the MILP against HOMER's rules, measured in one run.
 
-Run: ``python bench/bench_year.py [--days N] [--jobs 2] [--replan-every-min 60]``. Prints figures
+Run: ``python bench/bench_year.py [--days N] [--jobs 2] [--check-chunks DAYS]``. Prints figures
 and ratios, asserts nothing.
 
 Four rolling-horizon backtests on the virtual camp's physics (``optimizer.backtest``), same seed
-and days: MILP with realistic forecasts (the real PV and load forecasters on the simulated
-history), MILP with perfect forecasts, load following, cycle charging (rules decide each step on
-its measured load and PV). Targets (issue 4): milp_realistic ≤ 0.90 × the better baseline;
-milp_realistic within 3 % of milp_perfect; zero unserved load; reserve met; MILP year ≤ 10 min.
-Ratios are on fuel and on SOC-adjusted fuel (the diesel worth of the SOC a run used up added).
+and days, one after another: MILP with realistic forecasts (the real PV and load forecasters on
+the simulated history), MILP with perfect forecasts, load following, cycle charging (rules
+decide each step on its measured load and PV). Each is cut into ``--jobs`` consecutive chunks
+run in parallel processes (``optimizer.backtest_chunks``: every chunk after the first starts
+with ``--spinup-days`` of uncounted operation). ``--check-chunks DAYS`` first runs the MILP over
+DAYS both in one sequence and chunked, and prints how far the chunked figures are off.
+
+The defaults are the operation the year is measured in: re-plan every 60 min over a 24 h
+horizon, 15-min steps for the first 2 h, hourly to 8 h, 2-h blocks after; 1 % MIP gap.
+Targets (issue 4): milp_realistic ≤ 0.90 × the better baseline; milp_realistic within 3 % of
+milp_perfect; zero unserved load; reserve met; MILP year ≤ 10 min. Ratios are on fuel and on
+SOC-adjusted fuel (the diesel worth of the SOC a run used up added).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -27,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from microgrid.config import load_site  # noqa: E402
 from optimizer.backtest import backtest  # noqa: E402
+from optimizer.backtest_chunks import backtest_chunks  # noqa: E402
 from optimizer.backtest_report import BacktestResult, format_comparison  # noqa: E402
 from optimizer.model import MilpOptions  # noqa: E402
 
@@ -35,24 +43,41 @@ RUNS = (("load-following", "perfect"), ("cycle-charging", "perfect"),
         ("milp", "realistic"), ("milp", "perfect"))
 
 
-def _run(args: argparse.Namespace, strategy: str, forecast: str) -> BacktestResult:
+def _site(args: argparse.Namespace):
     site = load_site(args.site)
-    if args.fine_horizon_h is not None:
-        site = replace(site, optimizer=replace(site.optimizer, fine_horizon_h=args.fine_horizon_h))
-    label = f"{strategy}/{forecast}"
-    marks = {"next": 0.0}
+    return replace(site, optimizer=replace(site.optimizer, horizon_h=args.horizon_h,
+                                           fine_horizon_h=args.fine_horizon_h,
+                                           hourly_horizon_h=args.hourly_horizon_h))
 
-    def progress(done: int, total: int) -> None:
-        if done / total >= marks["next"]:
-            print(f"  [{time.strftime('%H:%M:%S')}] {label}: {100 * done / total:3.0f} %",
-                  file=sys.stderr, flush=True)
-            marks["next"] += 0.1
 
+def _run(args: argparse.Namespace, strategy: str, forecast: str, days: float | None = None,
+         chunked: bool = True) -> BacktestResult:
     start = datetime.fromisoformat(args.start).replace(tzinfo=timezone.utc)
     opts = MilpOptions(mip_rel_gap=args.gap, time_limit_s=args.time_limit_s)
-    return backtest(site, start=start, days=args.days, strategy=strategy, forecast=forecast,
-                    seed=args.seed, replan_every_min=args.replan_every_min,
-                    horizon_h=args.horizon_h, milp_options=opts, progress=progress)
+    kw = dict(start=start, days=args.days if days is None else days, strategy=strategy, forecast=forecast,
+              seed=args.seed, replan_every_min=args.replan_every_min, milp_options=opts)
+    t0 = time.strftime("%H:%M:%S")
+    if chunked:
+        r = backtest_chunks(_site(args), jobs=args.jobs, spinup_days=args.spinup_days, **kw)
+    else:
+        r = backtest(_site(args), **kw)
+    print(f"  [{t0}] {strategy}/{forecast} {kw['days']:g} d {'chunked' if chunked else 'in one sequence'}: "
+          f"{r.wall_s:,.1f} s", file=sys.stderr, flush=True)
+    return r
+
+
+def check_chunks(args: argparse.Namespace) -> None:
+    """The MILP (realistic) over ``args.check_chunks`` days in one sequence and chunked."""
+    seq = _run(args, "milp", "realistic", days=args.check_chunks, chunked=False)
+    chk = _run(args, "milp", "realistic", days=args.check_chunks)
+    print(f"== chunking check, milp/realistic over {args.check_chunks:g} d, {args.jobs} chunks, spin-up "
+          f"{args.spinup_days:g} d ==")
+    for name in ("fuel_l", "fuel_soc_adjusted_l", "genset_kwh", "renewable_fraction_pct", "unserved_kwh",
+                 "reserve_shortfall_h", "genset_starts_total", "wall_s"):
+        a, b = getattr(seq, name), getattr(chk, name)
+        ratio = f"{b / a:.4f}" if a else "-"
+        print(f"  {name:<24} sequence {a:>12,.2f}  chunked {b:>12,.2f}  chunked/sequence {ratio}")
+    print()
 
 
 def fuel_floor_l(site, r: BacktestResult) -> float:
@@ -71,24 +96,28 @@ def main() -> int:
     ap.add_argument("--start", default="2026-01-01", help="first day (UTC)")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--replan-every-min", type=float, default=60.0)
-    ap.add_argument("--horizon-h", type=float, default=None, help="default: the site's horizon_h")
-    ap.add_argument("--fine-horizon-h", type=float, default=None,
-                    help="15-min part of the horizon, the rest hourly [h] (default: the site's)")
-    ap.add_argument("--gap", type=float, default=None, help="MIP relative gap (default: the site's)")
+    ap.add_argument("--horizon-h", type=float, default=24.0, help="planning horizon [h]")
+    ap.add_argument("--fine-horizon-h", type=float, default=2.0, help="15-min part of the horizon [h]")
+    ap.add_argument("--hourly-horizon-h", type=float, default=8.0,
+                    help="hourly part of the horizon; 2-h blocks after it [h]")
+    ap.add_argument("--gap", type=float, default=0.01, help="MIP relative gap")
     ap.add_argument("--time-limit-s", type=float, default=None, help="solve time limit (default: the site's)")
-    ap.add_argument("--jobs", type=int, default=1, help="backtests run in parallel")
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                    help="processes, each running one consecutive chunk of a backtest (default: CPUs)")
+    ap.add_argument("--spinup-days", type=float, default=2.0, help="uncounted days before each later chunk")
+    ap.add_argument("--check-chunks", type=float, metavar="DAYS",
+                    help="first compare the MILP over DAYS in one sequence with the chunked run")
     ap.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
     args = ap.parse_args()
+    if args.check_chunks:
+        check_chunks(args)
     t0 = time.perf_counter()
-    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        futures = [pool.submit(_run, args, s, f) for s, f in RUNS]
-        results = [f.result() for f in futures]
+    results = [_run(args, s, f) for s, f in RUNS]
     print(f"== {args.days:g} days of {Path(args.site).name} from {args.start}, seed {args.seed}, "
-          f"re-plan every {args.replan_every_min:g} min, horizon {results[-1].horizon_h:g} h, "
-          f"fine {'site' if args.fine_horizon_h is None else args.fine_horizon_h} h, "
-          f"gap {'site' if args.gap is None else args.gap}, time limit "
-          f"{'site' if args.time_limit_s is None else args.time_limit_s}, "
-          f"{args.jobs} job(s), total wall {time.perf_counter() - t0:.0f} s ==")
+          f"re-plan every {args.replan_every_min:g} min, horizon {args.horizon_h:g} h (15 min to "
+          f"{args.fine_horizon_h:g} h, hourly to {args.hourly_horizon_h:g} h, then 2 h), gap {args.gap}, "
+          f"time limit {'site' if args.time_limit_s is None else args.time_limit_s}, {args.jobs} job(s), "
+          f"spin-up {args.spinup_days:g} d, total wall {time.perf_counter() - t0:.0f} s ==")
     print(format_comparison(results))
     print()
     by = {(r.strategy, r.forecast): r for r in results}
