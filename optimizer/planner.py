@@ -35,6 +35,11 @@ STRATEGIES = ("milp", "load-following", "cycle-charging")
 
 #: Models kept by a MilpPlanner, one per grid shape (a rolling 15-min re-plan cycles through 4).
 MAX_MODELS = 6
+#: Solves after which a model gets a fresh persistent HiGHS solver. One HiGHS instance re-solved
+#: in place slowed down steadily: in a 30-day hourly backtest its mean MIP time went from
+#: 0.055 s to 0.14 s after ~300 re-solves, while fresh instances stayed at ~0.06 s. Loading the
+#: model into a new instance takes ~0.15 s.
+SOLVER_REFRESH = 100
 
 
 class Planner(Protocol):
@@ -73,7 +78,7 @@ class MilpPlanner:
         self.site, self.options = site, options
         self.model: pyo.ConcreteModel | None = None
         self._solver = None
-        self._models: dict[tuple, tuple] = {}  # grid shape -> (model, persistent solver)
+        self._models: dict[tuple, list] = {}  # grid shape -> [model, persistent solver, solves]
         self._last: Plan | None = None
         self.builds = 0
 
@@ -103,25 +108,30 @@ class MilpPlanner:
             return plan
 
     def _prepare(self, grid: PlanInputs, state: PlanState) -> pyo.ConcreteModel:
-        """The model for this grid shape: built once (kept per shape), else parameters updated."""
-        opt = self.site.optimizer
+        """The model for this grid shape: built once (kept per shape), else parameters updated.
+        Its persistent solver is replaced every :data:`SOLVER_REFRESH` solves."""
         sig = grid_signature(grid)
         if not self.options.persistent or sig not in self._models:
             model = build_model(self.site, grid, state, self.options)
-            solver = make_solver(
-                opt.mip_rel_gap if self.options.mip_rel_gap is None else self.options.mip_rel_gap,
-                opt.time_limit_s if self.options.time_limit_s is None else self.options.time_limit_s,
-                threads=self.options.threads)
             if len(self._models) >= MAX_MODELS:
                 self._models.pop(next(iter(self._models)))
-            self._models[sig] = (model, solver)
+            self._models[sig] = [model, self._new_solver(), 0]
             self.builds += 1
         else:
-            model, solver = self._models[sig]
+            model = self._models[sig][0]
             set_inputs(model, grid)
             set_state(model, self.site, state)
-        self.model, self._solver = model, solver
+            if self._models[sig][2] >= SOLVER_REFRESH:
+                self._models[sig][1:] = [self._new_solver(), 0]
+        entry = self._models[sig]
+        entry[2] += 1
+        self.model, self._solver = model, entry[1]
         return model
+
+    def _new_solver(self):
+        opt, o = self.site.optimizer, self.options
+        return make_solver(opt.mip_rel_gap if o.mip_rel_gap is None else o.mip_rel_gap,
+                           opt.time_limit_s if o.time_limit_s is None else o.time_limit_s, threads=o.threads)
 
     def _warm_start(self, m: pyo.ConcreteModel, grid: PlanInputs, last: Plan) -> None:
         """Seed the variables with a plan (the previous one), shifted: each new step takes the
