@@ -1,7 +1,8 @@
-"""`microgrid backtest --site SITE --days N --strategy S [--forecast F] [--seed K] [--start DATE] [--json]`.
+"""`microgrid backtest --site SITE --days N --strategy S [--forecast F] [--seed K] [--start DATE] [--jobs J] [--json]`.
 
 Rolling-horizon operation of the virtual camp's physics (no Modbus) by one strategy, or by all
-three with ``--compare``; prints the measured figures as a table or JSON.
+three with ``--compare``; prints the measured figures as a table or JSON. ``--jobs J`` cuts the
+period into J consecutive chunks run in parallel processes (:mod:`optimizer.backtest_chunks`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from tqdm import tqdm
 from microgrid.config import load_site
 from microgrid.errors import InputError
 from optimizer.backtest import FORECASTS, backtest
+from optimizer.backtest_chunks import SPINUP_DAYS, backtest_chunks
 from optimizer.backtest_report import format_comparison, format_table
 from optimizer.planner import STRATEGIES
 
@@ -43,6 +45,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="physics step, dividing the planning step [min] (default: the planning step)")
     p.add_argument("--horizon-h", type=float, default=None, metavar="H",
                    help="planning horizon [h] (default: the site's optimizer.horizon_h)")
+    p.add_argument("--jobs", type=int, default=1, metavar="J",
+                   help="run the period as J consecutive chunks in J processes, each chunk after the "
+                   f"first with {SPINUP_DAYS:g} uncounted days of spin-up (default 1: one sequence)")
     p.add_argument("--compare", action="store_true",
                    help="run milp, load-following and cycle-charging on the same days and compare fuel")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -65,8 +70,18 @@ def run(args: argparse.Namespace) -> int:
     site = load_site(args.site)
     start = parse_start(args.start)
     strategies = STRATEGIES if args.compare else (args.strategy,)
+    if args.jobs < 1:
+        raise InputError(f"--jobs must be >= 1, got {args.jobs}", column="jobs")
     results = []
     for strategy in strategies:
+        if args.jobs > 1:  # chunks in processes: no per-step progress
+            if not args.no_progress:
+                print(f"{strategy}: {args.jobs} chunks in parallel ...", file=sys.stderr, flush=True)
+            results.append(backtest_chunks(site, start=start, days=args.days, jobs=args.jobs,
+                                           strategy=strategy, forecast=args.forecast, seed=args.seed,
+                                           replan_every_min=args.replan_every_min, step_min=args.step_min,
+                                           horizon_h=args.horizon_h))
+            continue
         bar = tqdm(total=0, desc=strategy, unit="step", file=sys.stderr, disable=args.no_progress,
                    leave=False)
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from microgrid.cli import main
 from microgrid.config import load_site
 from microgrid.errors import InputError
 from optimizer.backtest import backtest
@@ -114,3 +116,14 @@ def test_one_job_runs_the_chunks_in_this_process(site, lf_3d):
     one = backtest_chunks(site, start=START, days=3, chunks=1, jobs=1, strategy="load-following")
     assert one.fuel_l == pytest.approx(lf_3d.fuel_l, rel=1e-12)
     assert replace(one, wall_s=0.0).to_dict() == replace(lf_3d, wall_s=0.0).to_dict()
+
+
+def test_cli_jobs_runs_chunks_and_matches_the_period(capsys, lf_3d):
+    rc = main(["backtest", "--site", SITE_PATH, "--days", "3", "--strategy", "load-following",
+               "--start", "2026-03-02", "--jobs", "2", "--json", "--no-progress"])
+    assert rc == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["days"] == 3 and out["plans"] == 3 * 96
+    assert out["load_kwh"] == pytest.approx(lf_3d.load_kwh, rel=1e-12)
+    assert main(["backtest", "--site", SITE_PATH, "--days", "1", "--jobs", "0", "--no-progress"]) == 2
+    assert "--jobs" in capsys.readouterr().err
