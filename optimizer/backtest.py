@@ -46,7 +46,7 @@ from optimizer.backtest_report import BacktestResult
 from optimizer.model import MilpOptions
 from optimizer.plan import Plan, PlanInputs, PlanState
 from optimizer.planner import STRATEGIES, make_planner
-from optimizer.setpoints import guard_empty_battery, setpoints_for_step, step_at
+from optimizer.setpoints import guard_empty_battery, guard_reserve, setpoints_for_step, step_at
 
 __all__ = ["FORECASTS", "WARMUP_DAYS", "backtest", "reserve_shortfall_kw", "soc_change_l"]
 
@@ -127,7 +127,7 @@ def backtest(site: Site, *, start: datetime, days: float, strategy: str = "milp"
     camp = CampState.initial(site)
     meter = _Meter(site, grid, strategy, "measured" if reactive else forecast, seed, keep_steps)
     plan: Plan | None = None
-    net_kw = float(truth.load_kw[0]) - sum(truth.pv_kw(0).values())  # measured at the start
+    load_kw, pv_kw = float(truth.load_kw[0]), sum(truth.pv_kw(0).values())  # measured at the start
     for k in range(grid.steps):
         when = grid.start + k * grid.step
         if k == spin_steps:
@@ -141,10 +141,11 @@ def backtest(site: Site, *, start: datetime, days: float, strategy: str = "milp"
         if index is None:  # cannot happen: every plan covers the interval until the next one
             raise InputError(f"plan issued {plan.time[0].isoformat()} does not cover {when.isoformat()}")
         setpoints = guard_empty_battery(site, setpoints_for_step(site, plan, index), camp.soc_pct,
-                                        net_kw, look_ahead_h=grid.dt_h)
+                                        load_kw - pv_kw, look_ahead_h=grid.dt_h)
+        setpoints = guard_reserve(site, setpoints, camp.soc_pct, load_kw, pv_kw, look_ahead_h=grid.dt_h)
         soc_before = dict(camp.soc_pct)
         camp, res = dispatch_step(site, camp, truth.load_kw[k], truth.pv_kw(k), setpoints, grid.dt_h)
-        net_kw = res.load_kw - res.pv_kw  # measured: what the guard sees at the next step
+        load_kw, pv_kw = res.load_kw, res.pv_kw  # measured: what the guards see at the next step
         meter.add_step(when, res, setpoints, soc_before)
         if progress is not None:
             progress(k + 1, grid.steps)

@@ -40,11 +40,11 @@ import math
 from datetime import datetime
 
 from microgrid.errors import PlanError
-from microgrid.simulator.physics import Setpoints
+from microgrid.simulator.physics import Setpoints, battery_limits_kw
 from microgrid.site import Site
 from optimizer.plan import Plan
 
-__all__ = ["CURTAIL_TOL_KW", "HOLD_TOL_KW", "PV_MARGIN_PCT", "guard_empty_battery", "setpoints_for_step",
+__all__ = ["CURTAIL_TOL_KW", "HOLD_TOL_KW", "PV_MARGIN_PCT", "guard_empty_battery", "guard_reserve", "setpoints_for_step",
            "step_at"]
 
 #: Planned curtailment below this is rounding, not a curtailment. [kW]
@@ -179,10 +179,44 @@ def guard_empty_battery(site: Site, setpoints: Setpoints, soc_pct: dict[str, flo
     if available_kwh >= (net_load_kw - set_kw) * look_ahead_h:
         return setpoints
     out = setpoints.with_(genset_kw={g.name: None for g in running})  # share, up to rating
-    short_kw = net_load_kw - sum(g.rated_kw for g in running)
+    return _start_unit(site, out, running, net_load_kw - sum(g.rated_kw for g in running))
+
+
+def guard_reserve(site: Site, setpoints: Setpoints, soc_pct: dict[str, float], load_kw: float,
+                  pv_kw: float, look_ahead_h: float = 0.25) -> Setpoints:
+    """Start a genset when the camp would hold less operating reserve than the site's rule.
+
+    With a grid-forming battery taking the rest of the load, the reserve is the rating of the
+    running gensets plus what the batteries can still discharge for ``look_ahead_h`` (power,
+    setpoint and SOC limits) minus the net load — the quantity
+    :func:`optimizer.backtest.reserve_shortfall_kw` measures. When it is below
+    ``reserve.load_pct`` % of the load plus ``reserve.pv_pct`` % of the PV, the smallest stopped
+    genset that covers the shortfall (else the largest) is set to run. Pure; applied after
+    :func:`guard_empty_battery` by the control loop and the backtest.
+
+    Parameters
+    ----------
+    soc_pct : dict
+        Measured SOC per battery. [%]
+    load_kw, pv_kw : float
+        Measured load and PV. [kW]
+    """
+    if not site.gensets or not (math.isfinite(load_kw) and math.isfinite(pv_kw)):
+        return setpoints
+    running = [g for g in site.gensets if setpoints.mode(g.name) == "run"]
+    discharge_kw = sum(battery_limits_kw(b, soc_pct.get(b.name, b.soc_min_pct), setpoints, look_ahead_h)[1]
+                       for b in site.batteries)
+    need_kw = site.reserve.load_pct / 100.0 * load_kw + site.reserve.pv_pct / 100.0 * pv_kw
+    held_kw = sum(g.rated_kw for g in running) + discharge_kw - (load_kw - pv_kw)
+    return _start_unit(site, setpoints, running, need_kw - held_kw)
+
+
+def _start_unit(site: Site, setpoints: Setpoints, running: list, short_kw: float) -> Setpoints:
+    """Set the smallest stopped genset whose rating covers ``short_kw`` (else the largest) to run,
+    sharing the load; unchanged when nothing is short or every unit runs."""
     stopped = [g for g in site.gensets if g not in running]
-    if short_kw > 0 and stopped:
-        covering = [g for g in stopped if g.rated_kw >= short_kw]
-        unit = min(covering, key=lambda g: g.rated_kw) if covering else max(stopped, key=lambda g: g.rated_kw)
-        out = out.with_(genset_mode={unit.name: "run"}, genset_kw={unit.name: None})
-    return out
+    if short_kw <= 1e-9 or not stopped:
+        return setpoints
+    covering = [g for g in stopped if g.rated_kw >= short_kw]
+    unit = min(covering, key=lambda g: g.rated_kw) if covering else max(stopped, key=lambda g: g.rated_kw)
+    return setpoints.with_(genset_mode={unit.name: "run"}, genset_kw={unit.name: None})

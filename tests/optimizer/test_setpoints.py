@@ -1,5 +1,6 @@
 """A plan step as device setpoints: hand-made plans on the example site, exact values."""
 
+import math
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -158,3 +159,25 @@ def test_guard_releases_base_loads_and_adds_a_unit_when_the_running_ones_fall_sh
     assert out.genset_kw["dg-2"] is None and out.mode("dg-3") == "stop"
     # a battery that can carry the 37 kW above the base load for 15 min: the plan stands
     assert guard_empty_battery(site, sp, {"bess-1": 20.0}, 427.0) == sp
+
+
+def test_reserve_guard_starts_a_unit_only_when_the_rule_is_not_held():
+    from optimizer.setpoints import guard_reserve
+    site = load_site(EXAMPLE_SITE)
+    sp = _all_stopped(site)
+    # battery empty (15 %), 300 kW load, no PV: need 30 kW, hold -300 kW -> 330 short: a 400 kW unit
+    assert guard_reserve(site, sp, {"bess-1": 15.0}, 300.0, 0.0).mode("dg-1") == "run"
+    # at 60 % the battery can give its 500 kW: 500 - 300 = 200 kW held >= 30 kW
+    assert guard_reserve(site, sp, {"bess-1": 60.0}, 300.0, 0.0) == sp
+    # dg-3 runs, 15.5 % = 5 kWh × 0.96 over 15 min = 19.2 kW; load 500, PV 400:
+    # held 250 + 19.2 - 100 = 169.2 >= need 50 + 100 = 150 -> no start
+    dg3 = sp.with_(genset_mode={"dg-3": "run"})
+    assert guard_reserve(site, dg3, {"bess-1": 15.5}, 500.0, 400.0) == dg3
+    # load 600: held 69.2 < need 160 -> 90.8 kW short, the smallest covering stopped unit starts
+    out = guard_reserve(site, dg3, {"bess-1": 15.5}, 600.0, 400.0)
+    assert out.mode("dg-1") == "run" and out.mode("dg-2") == "stop" and out.mode("dg-3") == "run"
+    # a battery discharge limit set by the plan counts: capped at 0 kW the reserve is short
+    capped = sp.with_(battery_discharge_limit_kw={"bess-1": 0.0})
+    assert guard_reserve(site, capped, {"bess-1": 60.0}, 300.0, 0.0) != capped
+    # nothing measured: nothing to judge by
+    assert guard_reserve(site, sp, {"bess-1": 15.0}, math.nan, 0.0) == sp
