@@ -12,13 +12,14 @@ import dataclasses
 import socket
 import struct
 import threading
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
 from microgrid.config import load_site
 from microgrid.site import ModbusEndpoint, Site
 from microgrid.simulator.server import serve_camp
+from telemetry.poller import Poller
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_SITE = ROOT / "sites" / "example-camp.toml"
@@ -96,6 +97,20 @@ STANDIN_VALUES = {
 
 def standin_camp() -> StandInCamp:
     return StandInCamp({k: dict(v) for k, v in STANDIN_VALUES.items()})
+
+
+@asynccontextmanager
+async def polled_camp(site: Site, camp=None, *, serve: Site | None = None, **poller_kw):
+    """``(servers, poller)``: the devices of ``serve`` (default ``site``) served on loopback by
+    ``camp`` (default a stand-in camp) and a :class:`Poller` of ``site`` (``poller_kw`` passed on);
+    the poller is closed and the servers stopped on the way out."""
+    servers = await serve_camp(serve or site, standin_camp() if camp is None else camp)
+    poller = Poller(site, **poller_kw)
+    try:
+        yield servers, poller
+    finally:
+        await poller.close()
+        await servers.stop()
 
 
 @contextmanager

@@ -10,8 +10,7 @@ import pytest
 
 from microgrid.clock import ManualClock
 from microgrid.simulator.camp import VirtualCamp
-from microgrid.simulator.server import serve_camp
-from poll_testkit import T0, camp_in_thread, example_site, standin_camp
+from poll_testkit import T0, camp_in_thread, example_site, polled_camp, standin_camp
 from telemetry.connection import Connections, ModbusExceptionError
 from telemetry.poller import Poller
 
@@ -30,9 +29,7 @@ def test_values_match_the_physics_served():
         site = example_site()
         clock = ManualClock(T0)
         camp = VirtualCamp(site, clock)
-        servers = await serve_camp(site, camp)
-        poller = Poller(site, clock=clock)
-        try:
+        async with polled_camp(site, camp, clock=clock) as (servers, poller):
             cycle = await poller.poll_all()
             assert sorted(cycle.values) == sorted(d.name for d in site.devices)
             for d in site.devices:
@@ -54,9 +51,6 @@ def test_values_match_the_physics_served():
             # the checks above compared something for every device
             assert cycle.values["camp-main"]["power_kw"] > 0
             assert cycle.values["bess-1"]["soc_pct"] == 60.0  # site file initial SOC, 0.1 % SF
-        finally:
-            await poller.close()
-            await servers.stop()
     asyncio.run(main())
 
 
@@ -64,9 +58,7 @@ def test_readings_shape_and_cadence():
     async def main():
         site = example_site(poll_interval_s=5.0)
         clock = ManualClock(T0)
-        servers = await serve_camp(site, standin_camp())
-        poller = Poller(site, clock=clock)
-        try:
+        async with polled_camp(site, clock=clock) as (servers, poller):
             cycle = await poller.poll_due()              # nothing polled yet: all due
             assert len(cycle.readings) == 8 and cycle.offline == []
             r = next(r for r in cycle.readings if r.device == "pv-north")
@@ -87,9 +79,6 @@ def test_readings_shape_and_cadence():
             status = poller.status()["dg-1"]
             assert status.online and status.last_ok == again.time and status.failures == 0
             assert (status.next_try - again.time).total_seconds() == 5
-        finally:
-            await poller.close()
-            await servers.stop()
     asyncio.run(main())
 
 
@@ -101,9 +90,7 @@ def test_per_device_intervals():
         site = dataclasses.replace(site, load_meters=(dataclasses.replace(
             slow, modbus=dataclasses.replace(slow.modbus, poll_interval_s=10.0)),))
         clock = ManualClock(T0)
-        servers = await serve_camp(site, standin_camp())
-        poller = Poller(site, clock=clock)
-        try:
+        async with polled_camp(site, clock=clock) as (servers, poller):
             counts = {d.name: 0 for d in site.devices}
             for _ in range(10):                           # 0..9 s, a cycle every second
                 for r in (await poller.poll_due()).readings:
@@ -111,9 +98,6 @@ def test_per_device_intervals():
                 clock.advance(1)
             assert counts["camp-main"] == 1               # at 0 s (next at 10 s)
             assert all(n == 5 for name, n in counts.items() if name != "camp-main")
-        finally:
-            await poller.close()
-            await servers.stop()
     asyncio.run(main())
 
 
@@ -127,26 +111,23 @@ def test_shared_endpoint_two_units_and_connection_reuse():
                       for i, g in enumerate(site.gensets))
         site = dataclasses.replace(site, gensets=moved)
         clock = ManualClock(T0)
-        servers = await serve_camp(site, standin_camp())
         connections = Connections(site)
-        poller = Poller(site, clock=clock, connections=connections)
         try:
-            assert len(connections) == 6                  # 3 PV + 1 BESS + 1 gateway + 1 meter
-            cycle = await poller.poll_all()
-            assert [cycle.values[g]["starts"] for g in ("dg-1", "dg-2", "dg-3")] == [3, 5, 7]
-            gateway = connections.for_device(site.gensets[0])
-            # pages 3, 4, 6 (two reads: a 20-register gap > 16), 7 and the vendor area: 6 per unit
-            assert gateway.resets == 0 and gateway.requests == 6 * 3
-            # a shared connection keeps working for others (e.g. the setpoint writer)
-            regs = await gateway.read(2, 1808, 2)
-            assert regs == [0, 5]
-            with pytest.raises(ModbusExceptionError) as err:
-                await gateway.read(2, 30000, 2)
-            assert err.value.code == 2 and "unit 2" in str(err.value)
+            async with polled_camp(site, clock=clock, connections=connections) as (servers, poller):
+                assert len(connections) == 6                  # 3 PV + 1 BESS + 1 gateway + 1 meter
+                cycle = await poller.poll_all()
+                assert [cycle.values[g]["starts"] for g in ("dg-1", "dg-2", "dg-3")] == [3, 5, 7]
+                gateway = connections.for_device(site.gensets[0])
+                # pages 3, 4, 6 (two reads: a 20-register gap > 16), 7 and the vendor area: 6 per unit
+                assert gateway.resets == 0 and gateway.requests == 6 * 3
+                # a shared connection keeps working for others (e.g. the setpoint writer)
+                regs = await gateway.read(2, 1808, 2)
+                assert regs == [0, 5]
+                with pytest.raises(ModbusExceptionError) as err:
+                    await gateway.read(2, 30000, 2)
+                assert err.value.code == 2 and "unit 2" in str(err.value)
         finally:
-            await poller.close()
             await connections.close_all()
-            await servers.stop()
     asyncio.run(main())
 
 

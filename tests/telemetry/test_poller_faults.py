@@ -10,8 +10,7 @@ from datetime import timedelta
 import pytest
 
 from microgrid.clock import ManualClock
-from microgrid.simulator.server import serve_camp
-from poll_testkit import (T0, RawModbusServer, example_site, raw_site, standin_camp)
+from poll_testkit import T0, RawModbusServer, example_site, polled_camp, raw_site, standin_camp
 from telemetry.connection import EndpointConnection, ModbusExceptionError
 from telemetry.poller import Poller
 from telemetry.registers import encode, load_profile
@@ -34,8 +33,6 @@ def test_device_drop_offline_others_keep_cadence_and_return(caplog):
     async def main():
         site = example_site(poll_interval_s=2.0, timeout_s=1.0)
         clock = ManualClock(T0)
-        servers = await serve_camp(site, standin_camp())
-        poller = Poller(site, clock=clock, backoff_cap_s=8.0, cycle_wait_s=None)
         readings = []
 
         async def run_for(seconds):
@@ -43,7 +40,8 @@ def test_device_drop_offline_others_keep_cadence_and_return(caplog):
                 readings.extend((await poller.poll_due()).readings)
                 clock.advance(1)
 
-        try:
+        async with polled_camp(site, clock=clock, backoff_cap_s=8.0,
+                               cycle_wait_s=None) as (servers, poller):
             with caplog.at_level("INFO"):
                 await run_for(4)                                  # t = 0..3
                 await servers.stop_device("pv-south")             # drops at t = 4
@@ -79,9 +77,6 @@ def test_device_drop_offline_others_keep_cadence_and_return(caplog):
             assert any("pv-south" in m and "back online" in m for m in messages)
             # SunSpec devices are rediscovered when they come back
             assert sum("pv-south: SunSpec map at 40000" in m for m in messages) == 2
-        finally:
-            await poller.close()
-            await servers.stop()
     asyncio.run(main())
 
 
@@ -89,9 +84,7 @@ def test_exception_response_is_logged_and_reported_offline(caplog):
     async def main():
         site = example_site(poll_interval_s=5.0)
         clock = ManualClock(T0)
-        servers = await serve_camp(site, standin_camp())
-        poller = Poller(site, clock=clock)
-        try:
+        async with polled_camp(site, clock=clock) as (servers, poller):
             servers.set_offline("dg-1")
             with caplog.at_level("WARNING", logger="telemetry.poller"):
                 cycle = await poller.poll_all()
@@ -110,9 +103,6 @@ def test_exception_response_is_logged_and_reported_offline(caplog):
             clock.advance(10)                                     # past the 2 x 5 s backoff
             cycle = await poller.poll_due()
             assert cycle.values["dg-1"]["starts"] == 3
-        finally:
-            await poller.close()
-            await servers.stop()
     asyncio.run(main())
 
 
@@ -123,24 +113,21 @@ def test_sentinels_decode_as_missing_never_zero():
         camp.values["bess-1"]["soc_pct"] = None
         camp.values["dg-1"]["fuel_level_pct"] = None
         camp.values["pv-north"]["energy_total_kwh"] = None
-        servers = await serve_camp(site, camp)
-        poller = Poller(site, clock=ManualClock(T0))
         conn = EndpointConnection("127.0.0.1", site.gensets[0].modbus.port)
         try:
-            assert await conn.read(1, 1027, 1) == [0xFFFF]        # DSE "unimplemented"
-            cycle = await poller.poll_all()
-            assert cycle.values["bess-1"]["soc_pct"] is None
-            assert cycle.values["dg-1"]["fuel_level_pct"] is None
-            assert cycle.values["pv-north"]["energy_total_kwh"] is None
-            by = {r.device: r for r in cycle.readings}
-            assert "soc_pct" not in by["bess-1"].fields and by["bess-1"].fields["soh_pct"] == 98.0
-            assert "fuel_level_pct" not in by["dg-1"].fields and by["dg-1"].fields["starts"] == 3
-            assert "energy_total_kwh" not in by["pv-north"].fields
-            assert by["pv-north"].fields["ac_power_kw"] == 123.4 and by["pv-north"].fields["online"] == 1
+            async with polled_camp(site, camp, clock=ManualClock(T0)) as (servers, poller):
+                assert await conn.read(1, 1027, 1) == [0xFFFF]        # DSE "unimplemented"
+                cycle = await poller.poll_all()
+                assert cycle.values["bess-1"]["soc_pct"] is None
+                assert cycle.values["dg-1"]["fuel_level_pct"] is None
+                assert cycle.values["pv-north"]["energy_total_kwh"] is None
+                by = {r.device: r for r in cycle.readings}
+                assert "soc_pct" not in by["bess-1"].fields and by["bess-1"].fields["soh_pct"] == 98.0
+                assert "fuel_level_pct" not in by["dg-1"].fields and by["dg-1"].fields["starts"] == 3
+                assert "energy_total_kwh" not in by["pv-north"].fields
+                assert by["pv-north"].fields["ac_power_kw"] == 123.4 and by["pv-north"].fields["online"] == 1
         finally:
             await conn.close()
-            await poller.close()
-            await servers.stop()
     asyncio.run(main())
 
 
@@ -237,25 +224,23 @@ def test_a_silent_endpoint_does_not_hold_up_the_others():
             *site.gensets[1:]))
         clock = ManualClock(T0)
         served = dataclasses.replace(site, gensets=site.gensets[1:])   # dg-1 is the silent one
-        servers = await serve_camp(served, standin_camp())
-        poller = Poller(site, clock=clock, cycle_wait_s=0.2)
         try:
-            first = await poller.poll_due()
-            assert sorted(first.polled) == sorted(d.name for d in site.devices if d.name != "dg-1")
-            assert poller.status()["dg-1"].online is None            # still in flight
-            seen_offline = False
-            for _ in range(15):                                       # ~2 s wall: timeout + retry
-                clock.advance(1)
-                cycle = await poller.poll_due()
-                assert len([n for n in cycle.polled if n != "dg-1"]) == 7   # others every cycle
-                if "dg-1" in cycle.offline:
-                    seen_offline = True
-                    r = next(r for r in cycle.readings if r.device == "dg-1")
-                    assert r.time == T0 and dict(r.fields) == {"online": 0}  # time it started
-                    break
-            assert seen_offline
+            async with polled_camp(site, serve=served, clock=clock,
+                                   cycle_wait_s=0.2) as (servers, poller):
+                first = await poller.poll_due()
+                assert sorted(first.polled) == sorted(d.name for d in site.devices if d.name != "dg-1")
+                assert poller.status()["dg-1"].online is None            # still in flight
+                seen_offline = False
+                for _ in range(15):                                       # ~2 s wall: timeout + retry
+                    clock.advance(1)
+                    cycle = await poller.poll_due()
+                    assert len([n for n in cycle.polled if n != "dg-1"]) == 7   # others every cycle
+                    if "dg-1" in cycle.offline:
+                        seen_offline = True
+                        r = next(r for r in cycle.readings if r.device == "dg-1")
+                        assert r.time == T0 and dict(r.fields) == {"online": 0}  # time it started
+                        break
+                assert seen_offline
         finally:
-            await poller.close()
-            await servers.stop()
             await silent.stop()
     asyncio.run(main())
