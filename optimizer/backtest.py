@@ -132,7 +132,8 @@ def backtest(site: Site, *, start: datetime, days: float, strategy: str = "milp"
         when = grid.start + k * grid.step
         if k == spin_steps:
             meter.begin(when, camp)
-        if reactive:
+        if reactive:  # the rule and the guards both see this step's measurements
+            load_kw, pv_kw = float(truth.load_kw[k]), float(truth.pv_total_kw[k])
             plan = meter.count_plan(planner.plan(truth.step_inputs(k, when), PlanState.from_camp_state(camp)))
         elif k % grid.replan_every == 0:
             inputs = source.inputs(grid.plan_row(k), when)
