@@ -12,16 +12,19 @@ The loop is the live service's plan and control loops without Modbus or clocks (
    physics' :class:`CampState`. One planner object serves the whole run, so the MILP re-solves
    its model in place.
 3. Every physics step until the next re-plan: ``setpoints_for_step(site, plan, index)`` (the
-   mapping the live control loop writes) and ``dispatch_step`` with the *actual* load and PV.
+   mapping the live control loop writes), then the control loop's two guards on the last
+   measured load, PV and SOC (:func:`~optimizer.setpoints.guard_empty_battery`,
+   :func:`~optimizer.setpoints.guard_reserve`), and ``dispatch_step`` with the *actual* load
+   and PV.
 
 Rule-based strategies (load following, cycle charging) are HOMER's rules: they decide each step
 from the load and PV of that step and have no look-ahead. With ``rules_on_measured=True`` (the
 default) they re-plan every physics step on the step's actual load and PV — what a genset
 controller running the rule does with its measurements, and how HOMER evaluates them — still
-through plan -> ``setpoints_for_step`` -> physics. Fed a forecast every ``replan_every_min``
-instead, the base-load setpoints would follow the forecast rather than the load and the battery
-would absorb the error, which is not the rule a camp runs; ``rules_on_measured=False`` gives
-that variant. Forecast quality therefore matters to the MILP only.
+through plan -> ``setpoints_for_step`` -> guards (on the same step's values) -> physics. Fed a
+forecast every ``replan_every_min`` instead, the base-load setpoints would follow the forecast
+rather than the load and the battery would absorb the error, which is not the rule a camp runs;
+``rules_on_measured=False`` gives that variant. Forecast quality therefore matters to the MILP only.
 """
 
 from __future__ import annotations
