@@ -159,6 +159,22 @@ def test_identical_gensets_symmetry_broken_and_planner_reused():
     assert p2.objective_l == pytest.approx(107 + 41 + 2, abs=1e-6)
 
 
+def test_planner_loads_its_model_into_a_fresh_solver_every_solver_refresh_solves(monkeypatch):
+    import optimizer.planner as planner_module
+    monkeypatch.setattr(planner_module, "SOLVER_REFRESH", 2)
+    s = site(gensets=[genset("dg-1", start_cost_l=1.0), genset("dg-2", start_cost_l=1.0)])
+    planner = MilpPlanner(s, MilpOptions())
+    st = _state(s)
+    inp = PlanInputs.regular(T0, 60, [100.0, 300.0], [0.0, 0.0])
+    first = planner.plan(inp, st)
+    solver = planner._solver
+    assert planner.plan(inp, st).objective_l == pytest.approx(first.objective_l, abs=1e-6)
+    assert planner._solver is solver                       # second solve: same instance
+    third = planner.plan(inp, st)
+    assert planner._solver is not solver and planner.builds == 1   # same model, new instance
+    assert third.objective_l == pytest.approx(41 + 107 + 2, abs=1e-6) and third.status == "optimal"
+
+
 def test_unit_held_on_with_nowhere_to_put_its_output_stays_physical():
     # dg-1 just started (min up 60 min), no load, battery 1 % below full: 60 kW minimum load has no
     # sink. Whether the solver dumps it by cycling the battery or runs the unit below its minimum
