@@ -14,7 +14,12 @@ The choices (a camp engineer reading the setpoint log should be able to predict 
   not mention stays in ``"auto"``, its controller's own safe mode. The grid-forming battery
   still takes any difference between forecast and actual load.
 * **PV.** Limit 100 % unless the plan curtails at the step (more than
-  :data:`CURTAIL_TOL_KW`). Then each array gets the planned PV used in proportion to its
+  :data:`CURTAIL_TOL_KW`) *and* no battery could store more then (each is planned to charge at
+  its rating or to end the step within :data:`SOC_FULL_TOL_PCT` of its SOC maximum). A plan
+  that curtails while a battery has room is a tie in its objective (the battery fills later the
+  same day anyway, and charging wears it), but the forecast can be wrong: stored energy is
+  still there if the afternoon clouds over, curtailed energy is not. The grid-forming battery
+  stores the surplus and, once full, curtails by itself. Then each array gets the planned PV used in proportion to its
   DC size (kWp), as a percentage of its inverter's AC rating plus :data:`PV_MARGIN_PCT`
   percentage points (forecast error in the array split must not curtail more than the plan
   wants; the grid-forming battery curtails any remaining excess itself), within [0, 100].
@@ -53,6 +58,8 @@ CURTAIL_TOL_KW = 0.5
 HOLD_TOL_KW = 0.5
 #: Margin added to a PV curtailment limit. [% of inverter rating]
 PV_MARGIN_PCT = 2.0
+#: A battery planned within this of its SOC maximum counts as full. [percentage points]
+SOC_FULL_TOL_PCT = 0.5
 
 
 def step_at(plan: Plan, when: datetime) -> int | None:
@@ -119,8 +126,10 @@ def setpoints_for_step(site: Site, plan: Plan, index: int, *, hold_battery: bool
 
 
 def _pv_limits(site: Site, plan: Plan, index: int) -> dict[str, float]:
-    """100 % each, or the planned PV used split by kWp plus the margin when the plan curtails."""
-    if _at(plan.pv_curtailed_kw, index, "pv_curtailed_kw") <= CURTAIL_TOL_KW or site.pv_kwp <= 0:
+    """100 % each, or the planned PV used split by kWp plus the margin when the plan curtails
+    and no battery could store more at the step."""
+    if (_at(plan.pv_curtailed_kw, index, "pv_curtailed_kw") <= CURTAIL_TOL_KW or site.pv_kwp <= 0
+            or _battery_room(site, plan, index)):
         return {a.name: 100.0 for a in site.pv_arrays}
     used = max(_at(plan.pv_used_kw, index, "pv_used_kw"), 0.0)
     out = {}
@@ -128,6 +137,18 @@ def _pv_limits(site: Site, plan: Plan, index: int) -> dict[str, float]:
         share_kw = used * a.kwp / site.pv_kwp
         out[a.name] = min(max(100.0 * share_kw / a.inverter_kw + PV_MARGIN_PCT, 0.0), 100.0)
     return out
+
+
+def _battery_room(site: Site, plan: Plan, index: int) -> bool:
+    """Whether a battery the plan charges below its rating ends the step below its SOC maximum."""
+    for b in site.batteries:
+        if b.name not in plan.battery_kw or b.name not in plan.soc_pct:
+            continue
+        charge_kw = -_at(plan.battery_kw[b.name], index, f"battery_kw[{b.name}]")
+        soc = _at(plan.soc_pct[b.name], index, f"soc_pct[{b.name}]")
+        if charge_kw < b.charge_power_kw - CURTAIL_TOL_KW and soc < b.soc_max_pct - SOC_FULL_TOL_PCT:
+            return True
+    return False
 
 
 def _discharge_limits(site: Site, plan: Plan, index: int,

@@ -11,7 +11,7 @@ from microgrid.config import load_site
 from microgrid.errors import PlanError
 from microgrid.simulator.physics import Setpoints
 from optimizer.plan import Plan
-from optimizer.setpoints import PV_MARGIN_PCT, setpoints_for_step, step_at
+from optimizer.setpoints import PV_MARGIN_PCT, SOC_FULL_TOL_PCT, setpoints_for_step, step_at
 
 T0 = datetime(2026, 3, 1, 10, 0, tzinfo=timezone.utc)
 EXAMPLE_SITE = str(Path(__file__).resolve().parents[2] / "sites" / "example-camp.toml")
@@ -25,7 +25,8 @@ def site():
 
 
 def _plan(status="optimal", genset_on=None, genset_kw=None, battery_kw=(-20.0, 100.0, 50.0),
-          pv_used=(300.0, 200.0, 100.0), curtailed=(50.0, 0.0, 0.3), load=(480.0, 300.0, 550.0)):
+          pv_used=(300.0, 200.0, 100.0), curtailed=(50.0, 0.0, 0.3), load=(480.0, 300.0, 550.0),
+          soc=(95.0, 60.0, 60.0)):
     n = 3
     genset_on = genset_on or {"dg-1": [1, 0, 1], "dg-2": [1, 0, 0], "dg-3": [0, 0, 0]}
     genset_kw = genset_kw or {"dg-1": [200.0, 0.0, 500.0], "dg-2": [50.0, 0.0, 0.0],
@@ -33,7 +34,7 @@ def _plan(status="optimal", genset_on=None, genset_kw=None, battery_kw=(-20.0, 1
     return Plan(time=tuple(T0 + timedelta(minutes=15 * i) for i in range(n)),
                 dt_h=np.full(n, 0.25), load_kw=np.array(load), pv_used_kw=np.array(pv_used),
                 pv_curtailed_kw=np.array(curtailed),
-                battery_kw={"bess-1": np.array(battery_kw)}, soc_pct={"bess-1": np.full(n, 60.0)},
+                battery_kw={"bess-1": np.array(battery_kw)}, soc_pct={"bess-1": np.array(soc)},
                 genset_on={k: np.array(v, float) for k, v in genset_on.items()},
                 genset_kw={k: np.array(v, float) for k, v in genset_kw.items()},
                 fuel_l=np.zeros(n), unserved_kw=np.zeros(n), reserve_shortfall_kw=np.zeros(n),
@@ -53,6 +54,19 @@ def test_step_with_gensets_curtailment_and_a_held_battery(site):
     # battery planned to charge while gensets run: held at the reserve 10 % x 480 + 25 % x 300
     assert sp.battery_discharge_limit_kw == {"bess-1": pytest.approx(123.0)}
     assert sp.battery_charge_limit_kw == {"bess-1": None}
+
+
+def test_no_pv_limit_while_a_battery_could_store_the_surplus(site):
+    # bess-1: 500 kW charge rating, SOC max 95 %. The plan curtails 50 kW at step 0 in each case.
+    limited = {"pv-north": pytest.approx(100 * 125 / 220 + 2)}
+    cases = [((-20.0, 100.0, 50.0), 95.0, limited),                        # full: limit
+             ((-20.0, 100.0, 50.0), 95.0 - SOC_FULL_TOL_PCT + 0.01, limited),  # within the tolerance
+             ((-500.0, 100.0, 50.0), 60.0, limited),                       # charging at its rating
+             ((-20.0, 100.0, 50.0), 94.0, {"pv-north": 100.0}),            # room: no limit
+             ((-499.0, 100.0, 50.0), 60.0, {"pv-north": 100.0})]
+    for battery_kw, soc, expected in cases:
+        sp = setpoints_for_step(site, _plan(battery_kw=battery_kw, soc=(soc, 60.0, 60.0)), 0)
+        assert {"pv-north": sp.pv_limit_pct["pv-north"]} == expected, (battery_kw, soc)
 
 
 def test_batteries_at_rated_by_default(site):
