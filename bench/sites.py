@@ -62,3 +62,16 @@ def bench_site(ports: list[int], mix: dict[str, int] | None = None,
                                                modbus=m))
         kinds[attr] = tuple(devices)
     return dataclasses.replace(base, **kinds)
+
+
+def scaled_site(site: Site, pv_factor: float, battery_factor: float) -> Site:
+    """``site`` with every PV array (kWp and inverter) scaled by ``pv_factor`` and every battery
+    (capacity and power ratings) by ``battery_factor``: the same camp further along its way to a
+    high renewable fraction."""
+    pv = tuple(dataclasses.replace(a, kwp=a.kwp * pv_factor, inverter_kw=a.inverter_kw * pv_factor)
+               for a in site.pv_arrays)
+    bats = tuple(dataclasses.replace(b, capacity_kwh=b.capacity_kwh * battery_factor,
+                                     charge_power_kw=b.charge_power_kw * battery_factor,
+                                     discharge_power_kw=b.discharge_power_kw * battery_factor)
+                 for b in site.batteries)
+    return dataclasses.replace(site, pv_arrays=pv, batteries=bats)
