@@ -19,10 +19,11 @@ The choices (a camp engineer reading the setpoint log should be able to predict 
   that curtails while a battery has room is a tie in its objective (the battery fills later the
   same day anyway, and charging wears it), but the forecast can be wrong: stored energy is
   still there if the afternoon clouds over, curtailed energy is not. The grid-forming battery
-  stores the surplus and, once full, curtails by itself. Then each array gets the planned PV used in proportion to its
-  DC size (kWp), as a percentage of its inverter's AC rating plus :data:`PV_MARGIN_PCT`
-  percentage points (forecast error in the array split must not curtail more than the plan
-  wants; the grid-forming battery curtails any remaining excess itself), within [0, 100].
+  stores the surplus and, once full, curtails by itself. Then each array gets the planned PV
+  used in proportion to its DC size (kWp), as a percentage of its inverter's AC rating plus
+  :data:`PV_MARGIN_PCT` percentage points (forecast error in the array split must not curtail
+  more than the plan wants; the grid-forming battery curtails any remaining excess itself),
+  within [0, 100].
 * **Batteries.** Charge and discharge limits at rated (None): the grid-forming battery is the
   camp's slack, and a limit can only turn a forecast error (a load step, a cloud) into
   unserved load. The genset base loads already carry the plan's intent for the battery
@@ -49,8 +50,8 @@ from microgrid.simulator.physics import Setpoints, battery_limits_kw
 from microgrid.site import Site
 from optimizer.plan import Plan
 
-__all__ = ["CURTAIL_TOL_KW", "HOLD_TOL_KW", "PV_MARGIN_PCT", "guard_empty_battery", "guard_reserve", "setpoints_for_step",
-           "step_at"]
+__all__ = ["CURTAIL_TOL_KW", "HOLD_TOL_KW", "PV_MARGIN_PCT", "SOC_FULL_TOL_PCT", "guard_empty_battery",
+           "guard_reserve", "setpoints_for_step", "step_at"]
 
 #: Planned curtailment below this is rounding, not a curtailment. [kW]
 CURTAIL_TOL_KW = 0.5
