@@ -1,7 +1,7 @@
 """Ingest benchmark: readings -> line protocol -> spool -> InfluxDB 1.x ``/write``.
 
 Starts a private influxd (same code as the test fixtures), builds realistic camp readings
-(3 PV inverters, 1 battery, 3 gensets, 1 load meter, camp totals, DESIGN §4 fields, 1 s apart)
+(3 PV inverters, 1 battery, 3 gensets, 1 load meter, camp totals, docs/architecture.md §4 fields, 1 s apart)
 and prints points/s for:
 
   (a) server baseline: pre-encoded 5,000-point payloads POSTed straight to /write;

@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import optimizer.setpoints as setpoints  # noqa: E402
 from microgrid.accounting import renewable_fraction_soc_adjusted_pct  # noqa: E402
 from microgrid.config import load_site  # noqa: E402
-from microgrid.service.demo import default_start  # noqa: E402
+from microgrid.demo import default_start  # noqa: E402
 from optimizer.backtest import backtest  # noqa: E402
 from optimizer.backtest_report import BacktestResult  # noqa: E402
 from optimizer.model import MilpOptions  # noqa: E402

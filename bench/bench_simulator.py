@@ -19,8 +19,7 @@ import pvlib
 from microgrid.clock import ManualClock
 from microgrid.config import load_site
 from microgrid.simulator.camp import VirtualCamp
-from microgrid.simulator.physics import (CampState, Setpoints, dispatch_step, generate_conditions,
-                                         pv_column)
+from microgrid.simulator.physics import CampState, Setpoints, dispatch_step, generate_conditions, pv_column
 
 SITE = load_site(Path(__file__).resolve().parents[1] / "sites" / "example-camp.toml")
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)

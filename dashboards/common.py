@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from dashboards import queries as q
-from dashboards.model import (ConstantVariable, Datasource, FieldConfig, Panel, QueryVariable,
-                              Target, Variable)
+from dashboards.model import ConstantVariable, Datasource, FieldConfig, Panel, QueryVariable, Target, Variable
 from microgrid.site import Site
 
 #: The provisioned InfluxDB datasource (InfluxQL); dashboards reference it by this uid.

@@ -19,8 +19,7 @@ import yaml
 
 from dashboards.catalog import all_dashboards
 from dashboards.common import DATASOURCE
-from dashboards.provisioning import (InfluxSettings, dashboards_provider_file, datasources_file,
-                                     dbrp_script)
+from dashboards.provisioning import InfluxSettings, dashboards_provider_file, datasources_file, dbrp_script
 from microgrid.site import Site
 
 

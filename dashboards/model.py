@@ -9,7 +9,7 @@ custom ``suffix:...`` unit); every target references the datasource by uid.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal, Mapping, Sequence
 
 #: Grafana 11.x dashboard schema version.

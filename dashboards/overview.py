@@ -9,7 +9,7 @@ from microgrid.site import Site
 
 UID = "camp-overview"
 
-#: optimizer ``status`` codes (DESIGN §4).
+#: optimizer ``status`` codes (docs/architecture.md §4).
 OPTIMIZER_STATUS = (ValueText(0, "optimal", "green"), ValueText(1, "feasible", "yellow"),
                     ValueText(2, "fallback", "red"))
 

@@ -1,6 +1,6 @@
 """Every InfluxQL query the dashboards run, named, in one place; and Grafana's macro rendering.
 
-Measurements and fields are DESIGN §4's (written by the poller and
+Measurements and fields are docs/architecture.md §4's (written by the poller and
 :class:`microgrid.accounting.EnergyRollup`). Range figures (renewable fraction, litres, tCO2,
 fuel avoided, kWh per litre, run hours...) are sums of the 15-min roll-ups (``energy``,
 ``genset_energy``), the same rows the reports sum, so a dashboard stat and the report agree.

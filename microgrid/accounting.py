@@ -89,7 +89,7 @@ def _sum(values) -> float | None:
 
 
 def camp_totals(site: Site, time: datetime, devices: DeviceFields) -> Reading:
-    """Site totals of one poll cycle (DESIGN §4 ``camp``); missing stays missing."""
+    """Site totals of one poll cycle (docs/architecture.md §4 ``camp``); missing stays missing."""
     pv = _sum(_val(devices.get(a.name), "ac_power_kw") for a in site.pv_arrays)
     gen = _sum(_val(devices.get(g.name), "power_kw") for g in site.gensets)
     bat = _sum(_val(devices.get(b.name), "power_kw") for b in site.batteries)

@@ -17,8 +17,18 @@ from pathlib import Path
 from typing import Any, Callable
 
 from microgrid.errors import ConfigError
-from microgrid.site import (Battery, Genset, LoadMeter, Location, ModbusEndpoint,
-                            OptimizerSettings, PvArray, ReserveRule, SimulatorSettings, Site)
+from microgrid.site import (
+    Battery,
+    Genset,
+    LoadMeter,
+    Location,
+    ModbusEndpoint,
+    OptimizerSettings,
+    PvArray,
+    ReserveRule,
+    SimulatorSettings,
+    Site,
+)
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 _REQUIRED = object()

@@ -1,4 +1,4 @@
-"""Readings: the one record type every part of the data path speaks (DESIGN §4).
+"""Readings: the one record type every part of the data path speaks (docs/architecture.md §4).
 
 A reading is one point: a measurement, a UTC time, tags (always ``site``; ``device`` and
 others where they apply) and numeric fields whose names carry units. A missing value is an
@@ -25,7 +25,7 @@ class Reading:
     time : datetime
         Timezone-aware UTC time of the point.
     measurement : str
-        One of DESIGN §4's measurements.
+        One of docs/architecture.md §4's measurements.
     tags : Mapping[str, str]
         Series identity: ``site`` and, for devices, ``device``.
     fields : Mapping[str, float]

@@ -203,6 +203,6 @@ class Site:
 
 
 def device_kind(device: PvArray | Battery | Genset | LoadMeter) -> str:
-    """The measurement name (DESIGN §4) of a device's readings."""
+    """The measurement name (docs/architecture.md §4) of a device's readings."""
     return {PvArray: "pv_inverter", Battery: "battery", Genset: "genset",
             LoadMeter: "load_meter"}[type(device)]

@@ -1,4 +1,4 @@
-"""Dispatch planning (DESIGN §7): the Pyomo/HiGHS MILP, HOMER baselines and the fallback.
+"""Dispatch planning (docs/architecture.md §7): the Pyomo/HiGHS MILP, HOMER baselines and the fallback.
 
 - :mod:`optimizer.plan` — ``PlanInputs``, ``PlanState``, ``Plan`` (``to_dataframe`` = PLAN.csv).
 - :mod:`optimizer.planner` — ``MilpPlanner``, ``RulePlanner``, ``make_planner``, ``plan``.

@@ -42,8 +42,15 @@ import pandas as pd
 from forecasts.rolling import RollingForecaster
 from microgrid.errors import InputError
 from microgrid.simulator.autostart import camp_soc_pct
-from microgrid.simulator.physics import (CampState, Setpoints, StepResult, battery_limits_kw,
-                                         dispatch_step, generate_conditions, pv_column)
+from microgrid.simulator.physics import (
+    CampState,
+    Setpoints,
+    StepResult,
+    battery_limits_kw,
+    dispatch_step,
+    generate_conditions,
+    pv_column,
+)
 from microgrid.site import Site
 from optimizer.backtest_report import BacktestResult
 from optimizer.model import MilpOptions

@@ -1,4 +1,4 @@
-"""The dispatch MILP (DESIGN §7), built in named steps, one function per device family.
+"""The dispatch MILP (docs/architecture.md §7), built in named steps, one function per device family.
 
 ``build_model(site, inputs, state, options)`` → Pyomo model with mutable parameters (load, PV,
 initial SOC, initial genset states) so a persistent solver re-solves it in place after

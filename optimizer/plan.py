@@ -1,6 +1,6 @@
 """Planner data: what goes in (:class:`PlanInputs`, :class:`PlanState`) and what comes out (:class:`Plan`).
 
-Sign convention (DESIGN §3): battery power positive = discharge. Every per-step array has one
+Sign convention (docs/architecture.md §3): battery power positive = discharge. Every per-step array has one
 value per planning step; steps may have different lengths (``dt_h``), fine near the start and
 coarser far out. SOC values are at the *end* of the step.
 """

@@ -11,6 +11,9 @@ if ! command -v influxd >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq influxdb >/dev/null
 fi
 # The package's own service is not used: the tests start influxd on a free loopback port.
+# Static checks first: a finding fails the run like a failing test.
+echo "ruff check..."
+.venv/bin/ruff check --quiet .
 status=0
 .venv/bin/python -m pytest -q -p no:cacheprovider "$@" || status=$?
 if [ "$status" -eq 5 ]; then

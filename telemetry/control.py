@@ -1,4 +1,4 @@
-"""Setpoints to controllers, safely: the I/O side of control (DESIGN §8).
+"""Setpoints to controllers, safely: the I/O side of control (docs/architecture.md §8).
 
 :class:`Controller` writes a :class:`~microgrid.simulator.physics.Setpoints` (usually
 :func:`optimizer.setpoints.setpoints_for_step` of the current plan) to the devices over Modbus.
@@ -48,8 +48,16 @@ from microgrid.errors import DeviceError
 from microgrid.readings import Reading
 from microgrid.simulator.physics import Setpoints
 from microgrid.site import Site
-from telemetry.control_policy import (Decision, Desired, decide, desired_points, rating_image,
-                                      read_ranges, readback_ok, writable)
+from telemetry.control_policy import (
+    Decision,
+    Desired,
+    decide,
+    desired_points,
+    rating_image,
+    read_ranges,
+    readback_ok,
+    writable,
+)
 from telemetry.registers import Profile, load_profile
 
 __all__ = ["Controller", "DeviceLink", "LinkProvider"]
@@ -274,7 +282,7 @@ class Controller:
         device = self.site.device(name)
         link = self.connections.for_device(device)
         pending = list(batch)
-        for attempt in range(1 + self.readback_retries):
+        for _attempt in range(1 + self.readback_retries):
             for item in pending:
                 item.attempts += 1
                 item.error = ""

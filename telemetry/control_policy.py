@@ -23,7 +23,7 @@ from typing import Any, Mapping
 from microgrid.simulator.physics import GENSET_MODES, Setpoints
 from microgrid.site import Battery, Genset, PvArray, Site
 from telemetry.readplan import Read, plan_reads
-from telemetry.registers import (Profile, WriteError, WritePlan, decode, encode, plan_write)
+from telemetry.registers import Profile, WriteError, WritePlan, decode, encode, plan_write
 from telemetry.sunspec import raw_value
 
 __all__ = ["Desired", "Decision", "desired_points", "site_limits", "decide", "read_ranges",

@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from microgrid.errors import DeviceError
-from telemetry.connection import (MAX_READ_REGISTERS, DeviceConnectionError, EndpointConnection,
-                                  ModbusExceptionError)
+from telemetry.connection import MAX_READ_REGISTERS, DeviceConnectionError, EndpointConnection, ModbusExceptionError
 from telemetry.register_profile import Profile
 from telemetry.sunspec import BASE_ADDRESSES, SUNS_MARKER
 

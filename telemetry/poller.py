@@ -71,7 +71,9 @@ class DeviceStatus:
     next_try: datetime | None = None
 
     def to_json(self) -> dict[str, Any]:
-        iso = (lambda t: None if t is None else t.isoformat().replace("+00:00", "Z"))
+        def iso(t: datetime | None) -> str | None:
+            return None if t is None else t.isoformat().replace("+00:00", "Z")
+
         return {"device": self.name, "kind": self.kind, "endpoint": self.endpoint,
                 "unit_id": self.unit_id, "online": self.online, "reason": self.reason,
                 "last_ok": iso(self.last_ok), "failures": self.failures,

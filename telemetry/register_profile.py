@@ -1,6 +1,6 @@
 """Register profiles as data: load and validate ``telemetry/profiles/<name>.json``.
 
-A profile maps device registers to the fields of DESIGN §4. SunSpec profiles name a model and
+A profile maps device registers to the fields of docs/architecture.md §4. SunSpec profiles name a model and
 point (the address and the scale-factor register come from the official model layout,
 :mod:`telemetry.sunspec`); vendor profiles give address, type and scale. :func:`load_profile`
 validates a file once into frozen dataclasses; every error names the file and the point.
@@ -38,7 +38,7 @@ class Point:
     Attributes
     ----------
     field : str
-        DESIGN §4 field (or setpoint) name, e.g. ``ac_power_kw``.
+        docs/architecture.md §4 field (or setpoint) name, e.g. ``ac_power_kw``.
     address : int
         First register (protocol address, 0-based).
     type : str
@@ -105,7 +105,7 @@ class Profile:
     Attributes
     ----------
     name, kind, measurement : str
-        ``kind`` is ``"sunspec"`` or ``"registers"``; ``measurement`` the DESIGN §4 name.
+        ``kind`` is ``"sunspec"`` or ``"registers"``; ``measurement`` the docs/architecture.md §4 name.
     sentinels : str
         ``"sunspec"`` (per-type "not implemented"), ``"dse"`` (GenComm reserved top values)
         or ``"none"`` (NaN floats only).

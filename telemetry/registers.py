@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from microgrid.errors import DeviceError
-from telemetry.register_profile import (PROFILE_DIR, Point, Profile, ProfileError,
-                                        load_profile)
+from telemetry.register_profile import PROFILE_DIR, Point, Profile, ProfileError, load_profile
 from telemetry.sunspec import raw_registers, raw_value, scaled
 
 __all__ = ["PROFILE_DIR", "Point", "Profile", "ProfileError", "load_profile", "WriteError",

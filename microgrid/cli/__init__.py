@@ -10,7 +10,8 @@ import sys
 from microgrid.errors import MicrogridError
 
 #: Subcommand modules in microgrid/cli/, in the order `microgrid --help` lists them.
-COMMANDS = ["check_config", "simulate_camp", "dashboards", "report", "plan", "forecast", "poll", "backtest", "run", "demo"]
+COMMANDS = ["check_config", "simulate_camp", "dashboards", "report", "plan", "forecast", "poll", "backtest",
+            "run", "demo"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -20,8 +20,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 from microgrid.config import load_site
+from microgrid.demo import DemoOptions, DemoResult, run_demo
 from microgrid.errors import ConfigError
-from microgrid.service.demo import DemoOptions, DemoResult, run_demo
 
 EXAMPLE_SITE = Path(__file__).resolve().parents[2] / "sites" / "example-camp.toml"
 

@@ -11,8 +11,16 @@ from pathlib import Path
 
 from microgrid.reports.charts import all_figures, png_bytes
 from microgrid.reports.summary import ReportSummary
-from microgrid.reports.tables import (DAILY_COLUMNS, GAP_COLUMNS, GENSET_COLUMNS, daily_table,
-                                      display, gap_table, genset_table, headline_rows)
+from microgrid.reports.tables import (
+    DAILY_COLUMNS,
+    GAP_COLUMNS,
+    GENSET_COLUMNS,
+    daily_table,
+    display,
+    gap_table,
+    genset_table,
+    headline_rows,
+)
 
 _CSS = """
 body { font-family: 'DejaVu Sans', Arial, sans-serif; margin: 2em; color: #222; max-width: 60em; }

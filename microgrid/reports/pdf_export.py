@@ -18,8 +18,16 @@ from matplotlib.figure import Figure
 from microgrid.reports.charts import PLOTTERS, plot_daily_energy
 from microgrid.reports.html_export import _unit, completeness_sentence, title
 from microgrid.reports.summary import ReportSummary
-from microgrid.reports.tables import (DAILY_COLUMNS, GAP_COLUMNS, GENSET_COLUMNS, daily_table,
-                                      display, gap_table, genset_table, headline_rows)
+from microgrid.reports.tables import (
+    DAILY_COLUMNS,
+    GAP_COLUMNS,
+    GENSET_COLUMNS,
+    daily_table,
+    display,
+    gap_table,
+    genset_table,
+    headline_rows,
+)
 
 A4 = (8.27, 11.69)
 MAX_GAPS_LISTED = 30

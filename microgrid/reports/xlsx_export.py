@@ -13,8 +13,16 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from microgrid.reports.summary import ReportSummary
-from microgrid.reports.tables import (DAILY_COLUMNS, GAP_COLUMNS, GENSET_COLUMNS, daily_table,
-                                      gap_table, genset_table, loading_band_labels, summary_rows)
+from microgrid.reports.tables import (
+    DAILY_COLUMNS,
+    GAP_COLUMNS,
+    GENSET_COLUMNS,
+    daily_table,
+    gap_table,
+    genset_table,
+    loading_band_labels,
+    summary_rows,
+)
 
 _FORMATS = {"kWh": "#,##0", "L": "#,##0", "%": "0.0", "h": "#,##0.0", "t": "#,##0.0",
             "d": "0.0", "L/person/day": "0.00", "kWh/L": "0.00", "kg/L": "0.00"}

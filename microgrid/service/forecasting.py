@@ -100,7 +100,7 @@ def forecast_inputs(site: Site, issue: datetime, history: History, *,
 
 
 def forecast_readings(site: Site, forecasts: Iterable[Forecast]) -> list[Reading]:
-    """DESIGN §4 ``forecast`` points (tag ``quantity``); each issue overwrites the future points."""
+    """docs/architecture.md §4 ``forecast`` points (tag ``quantity``); each issue overwrites the future points."""
     out = []
     for f in forecasts:
         tags = {"site": site.name, "quantity": f.quantity}

@@ -1,4 +1,4 @@
-"""A plan as DESIGN §4 points: ``plan`` per step (tag ``strategy``) and one ``optimizer`` point."""
+"""A plan as docs/architecture.md §4 points: ``plan`` per step (tag ``strategy``) and one ``optimizer`` point."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from microgrid.readings import Reading
 from microgrid.site import Site
 from optimizer.plan import Plan
 
-#: ``optimizer.status`` codes (DESIGN §4).
+#: ``optimizer.status`` codes (docs/architecture.md §4).
 STATUS_CODE = {"optimal": 0, "feasible": 1, "fallback": 2}
 
 

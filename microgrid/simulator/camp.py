@@ -8,7 +8,7 @@ same values :func:`generate_conditions` gives for that seed). Setpoints with a r
 back to the device default when not rewritten in time, so a dead supervisor leaves the devices
 in their own safe mode: PV limits to 100 %, battery limits to rated, gensets to auto.
 
-Device views (:meth:`VirtualCamp.device_values`) use the field names of DESIGN §4.
+Device views (:meth:`VirtualCamp.device_values`) use the field names of docs/architecture.md §4.
 """
 
 from __future__ import annotations
@@ -23,8 +23,15 @@ import numpy as np
 from microgrid.clock import Clock
 from microgrid.errors import DeviceError
 from microgrid.simulator.devices import DeviceViews
-from microgrid.simulator.physics import (GENSET_MODES, CampState, Setpoints, StepResult,
-                                         dispatch_step, generate_conditions, pv_column)
+from microgrid.simulator.physics import (
+    GENSET_MODES,
+    CampState,
+    Setpoints,
+    StepResult,
+    dispatch_step,
+    generate_conditions,
+    pv_column,
+)
 from microgrid.site import Battery, Genset, PvArray, Site
 
 TANK_REFILL_PCT = 25.0  #: the day tank is refilled from the bulk tank below this level. [%]
@@ -214,7 +221,7 @@ class VirtualCamp:
 
     # --------------------------------------------------------------------------- reading
     def device_values(self, name: str) -> dict[str, float | str | None]:
-        """Current readings of a device in DESIGN §4 field names (after advancing to now).
+        """Current readings of a device in docs/architecture.md §4 field names (after advancing to now).
 
         pv_inverter: ``ac_power_kw``, ``energy_total_kwh``, ``power_limit_pct``,
         ``power_limit_revert_s``, ``status`` (SunSpec St: 2 sleeping, 4 MPPT, 5 throttled);

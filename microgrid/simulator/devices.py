@@ -1,4 +1,4 @@
-"""What each simulated device reports: the camp state seen through DESIGN §4 field names.
+"""What each simulated device reports: the camp state seen through docs/architecture.md §4 field names.
 
 Also the small device-level models that the camp balance does not need: battery pack
 voltage, temperature and state of health, and lifetime counters of a camp in service.

@@ -3,7 +3,7 @@
 The virtual camp (:class:`~microgrid.simulator.camp.VirtualCamp`: the physics of
 :func:`generate_conditions` + :func:`dispatch_step`, gensets in their own auto mode by default)
 runs on a manual clock at ``sample_s`` resolution. Each sample is what a poll cycle returns: the
-device readings of DESIGN §4 (exactly :meth:`VirtualCamp.device_values`, the values the Modbus
+device readings of docs/architecture.md §4 (exactly :meth:`VirtualCamp.device_values`, the values the Modbus
 simulator serves), the ``camp`` totals
 (:func:`microgrid.accounting.camp_totals`) and, through :class:`microgrid.accounting.EnergyRollup`,
 the 15-min ``energy`` and ``genset_energy`` roll-ups — the same pipeline as the poller, so

@@ -5,7 +5,7 @@ limit), running gensets deliver their base load or share the residual, and the b
 whatever remains within its power limits and SOC window. Excess PV is curtailed; a deficit the
 battery cannot cover is recorded as unserved load, never hidden.
 
-Sign convention (DESIGN §3): battery power positive = discharge; generation and load positive.
+Sign convention (docs/architecture.md §3): battery power positive = discharge; generation and load positive.
 Balance each step: ``load = Σ pv_used + Σ genset + Σ battery + unserved``.
 
 ``generate_conditions`` (the weather and load driving the physics) lives in
@@ -18,10 +18,9 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Mapping
 
-from microgrid.simulator.autostart import AutoStartRule, auto_charge_request_kw, decide_running
-from microgrid.simulator.conditions import (CampProfile, generate_conditions,  # noqa: F401
-                                             generate_weather, pv_column)
 from microgrid.errors import InputError
+from microgrid.simulator.autostart import AutoStartRule, auto_charge_request_kw, decide_running
+from microgrid.simulator.conditions import CampProfile, generate_conditions, generate_weather, pv_column  # noqa: F401
 from microgrid.site import Battery, Site
 
 __all__ = ["AutoStartRule", "CampProfile", "CampState", "GENSET_MODES", "Setpoints", "StepResult",
@@ -152,7 +151,7 @@ class StepResult:
     genset_kw : dict[str, float]
     genset_on : dict[str, bool]
     genset_below_min : dict[str, bool]
-        Forced below minimum load (last resort to keep the balance). 
+        Forced below minimum load (last resort to keep the balance).
     fuel_l : dict[str, float]
         Fuel burnt this step per genset. [L]
     battery_kw : dict[str, float]

@@ -24,8 +24,7 @@ from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
 from microgrid.site import Battery, Genset, PvArray
-from telemetry.registers import (NotWritableError, OutOfLimitsError, Profile, decode_write,
-                                 encode, load_profile)
+from telemetry.registers import NotWritableError, OutOfLimitsError, Profile, decode_write, encode, load_profile
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,18 @@ import itertools
 from dataclasses import replace
 from typing import Any, Sequence
 
-from microgrid.site import (Battery, Genset, LoadMeter, Location, ModbusEndpoint,
-                            OptimizerSettings, PvArray, ReserveRule, SimulatorSettings, Site)
+from microgrid.site import (
+    Battery,
+    Genset,
+    LoadMeter,
+    Location,
+    ModbusEndpoint,
+    OptimizerSettings,
+    PvArray,
+    ReserveRule,
+    SimulatorSettings,
+    Site,
+)
 
 _PORT = itertools.cycle(range(25000, 26000))
 

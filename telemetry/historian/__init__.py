@@ -1,4 +1,4 @@
-"""The historian: readings in, InfluxQL-semantics queries out (DESIGN §4, §5).
+"""The historian: readings in, InfluxQL-semantics queries out (docs/architecture.md §4, §5).
 
 Backends: :class:`SQLiteHistorian` (embedded default), :class:`InfluxV1Historian`,
 :class:`InfluxV2Historian`; :class:`SpooledHistorian` puts a durable store-and-forward spool in
@@ -6,8 +6,14 @@ front of any of them. :func:`open_historian` opens one from a spec such as
 ``sqlite:///data/historian.db`` or ``influx1://127.0.0.1:8086/microgrid?spool=spool.db``.
 """
 
-from telemetry.historian.base import (AGGREGATIONS, Historian, HistorianAuthError,
-                                      HistorianUnavailable, QuerySpec, WriteRejected)
+from telemetry.historian.base import (
+                                      AGGREGATIONS,
+                                      Historian,
+                                      HistorianAuthError,
+                                      HistorianUnavailable,
+                                      QuerySpec,
+                                      WriteRejected,
+)
 from telemetry.historian.factory import open_historian
 from telemetry.historian.influx import InfluxV1Historian, InfluxV2Historian
 from telemetry.historian.lineprotocol import LineEncoder, encode_readings, parse_lines

@@ -79,7 +79,7 @@ class QuerySpec:
     Parameters
     ----------
     measurement : str
-        DESIGN §4 measurement, e.g. ``"genset"``.
+        docs/architecture.md §4 measurement, e.g. ``"genset"``.
     fields : sequence of str
         Fields to return, in this column order.
     start, end : datetime
@@ -236,7 +236,7 @@ class Historian(ABC):
     def run_query(self, spec: QuerySpec) -> pd.DataFrame:
         """Execute a validated :class:`QuerySpec` (what :meth:`query` builds)."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 -- optional hook: a store without connections has nothing to close
         """Release connections (idempotent)."""
 
     def __enter__(self) -> "Historian":

@@ -12,8 +12,8 @@ spec                                                       opens
 
 Common options (query string): ``tls=1`` (https, Influx only), ``timeout_s=10``,
 ``spool=/var/lib/microgrid/spool.db`` (put a durable spool in front; also ``spool_max_mb``
-(default 1024), ``spool_max_points``, ``batch_points`` (default 5000)), ``influx1`` also ``gzip=1``; ``influx2`` also ``db=`` (DBRP database for
-InfluxQL, default the bucket).
+(default 1024), ``spool_max_points``, ``batch_points`` (default 5000)), ``influx1`` also ``gzip=1``;
+``influx2`` also ``db=`` (DBRP database for InfluxQL, default the bucket).
 
 Secrets never go in the spec: InfluxDB 1.x user/password come from ``MICROGRID_INFLUX_USER`` and
 ``MICROGRID_INFLUX_PASSWORD`` (or ``MICROGRID_INFLUX_PASSWORD_FILE``); the 2.x token from

@@ -1,7 +1,7 @@
 """InfluxDB backends: 1.x through ``/write`` + ``/query``; 2.x/3.x through influxdb-client's
 write API and the v1-compatible ``/query`` (InfluxQL; the bucket needs a DBRP mapping).
 
-Both read with InfluxQL (DESIGN §5: no Flux) through the same code
+Both read with InfluxQL (docs/architecture.md §5: no Flux) through the same code
 (:class:`InfluxQLReader`). Errors are typed: :class:`~telemetry.historian.base.HistorianUnavailable`
 for connection failures, timeouts and 5xx (retry later), :class:`~telemetry.historian.base.HistorianAuthError`
 for 401/403, :class:`~telemetry.historian.base.WriteRejected` for other 4xx on write. Messages
@@ -22,8 +22,7 @@ import requests
 
 from microgrid.errors import HistorianError
 from microgrid.readings import Reading
-from telemetry.historian.base import (Historian, HistorianAuthError, HistorianUnavailable, QuerySpec,
-                                      WriteRejected)
+from telemetry.historian.base import Historian, HistorianAuthError, HistorianUnavailable, QuerySpec, WriteRejected
 from telemetry.historian.influxql import build_influxql, frame_from_result, ident
 from telemetry.historian.lineprotocol import LineEncoder, LineProtocolError
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from pymodbus.client import AsyncModbusTcpClient
+from service.service_testkit import write_site_file  # tests/ is on sys.path (rootdir conftest)
 
 from microgrid.config import load_site
-from service.service_testkit import write_site_file  # tests/ is on sys.path (rootdir conftest)
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -11,8 +11,7 @@ import pytest
 import yaml
 
 from dashboards.common import DATASOURCE
-from dashboards.model import (GRID_COLUMNS, SCHEMA_VERSION, Dashboard, FieldConfig, Panel, Row,
-                              Target, layout)
+from dashboards.model import GRID_COLUMNS, SCHEMA_VERSION, Dashboard, FieldConfig, Panel, Row, Target, layout
 from dashboards.provisioning import InfluxSettings, datasource_model
 from microgrid.cli import main
 from microgrid.config import load_site

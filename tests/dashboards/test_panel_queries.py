@@ -3,7 +3,8 @@
 The day goes through the project's accounting (camp totals, 15-min roll-ups) and is written to
 influxd by the project's historian (``InfluxV1Historian``); then each target of each panel is
 rendered the way Grafana renders it (``$timeFilter`` as epoch-ms bounds, ``$__interval``,
-``$__range_s``, ``$site`` regex-escaped, the constant variables) and sent to ``/query``. A target that errors or returns nothing fails. Range figures must equal the
+``$__range_s``, ``$site`` regex-escaped, the constant variables) and sent to ``/query``. A target that
+errors or returns nothing fails. Range figures must equal the
 report's (:func:`microgrid.reports.summary.summarize` over the same roll-ups), and every stat /
 bar-gauge target must have an expected value here — a new panel is tested automatically.
 """

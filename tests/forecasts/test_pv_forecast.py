@@ -9,8 +9,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from forecasts.clearsky import clearsky_pv_kw
-from forecasts.pv import (PvForecastParams, clear_sky_index, fit_pv_params, k_path,
-                          persistence_kw, pv_forecast, pv_forecast_by_array, pv_quantiles)
+from forecasts.pv import (
+    PvForecastParams,
+    clear_sky_index,
+    fit_pv_params,
+    k_path,
+    persistence_kw,
+    pv_forecast,
+    pv_forecast_by_array,
+    pv_quantiles,
+)
 from microgrid.config import load_site
 
 SITE = load_site(Path(__file__).resolve().parents[2] / "sites" / "example-camp.toml")

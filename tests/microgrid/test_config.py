@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import tomllib
 from pathlib import Path
 
@@ -41,7 +42,7 @@ def test_genset_fuel_curve_is_homer_linear():
 
 def test_site_model_is_frozen():
     site = load_site(EXAMPLE)
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         site.gensets[0].rated_kw = 1  # type: ignore[misc]
 
 

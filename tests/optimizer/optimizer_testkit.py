@@ -7,8 +7,16 @@ from pathlib import Path
 
 import numpy as np
 
-from microgrid.site import (Battery, Genset, Location, ModbusEndpoint, OptimizerSettings, ReserveRule,
-                            SimulatorSettings, Site)
+from microgrid.site import (
+    Battery,
+    Genset,
+    Location,
+    ModbusEndpoint,
+    OptimizerSettings,
+    ReserveRule,
+    SimulatorSettings,
+    Site,
+)
 from optimizer.extract import soc_trajectory
 from optimizer.plan import Plan, PlanState
 

@@ -7,6 +7,9 @@ from datetime import datetime, timezone
 
 import pandas as pd
 import pytest
+from optimizer_testkit import battery, genset
+from optimizer_testkit import site as make_site
+from test_cli_plan import SITE as SITE_PATH
 
 from microgrid.cli import main
 from microgrid.config import load_site
@@ -14,9 +17,6 @@ from microgrid.errors import InputError
 from microgrid.simulator.physics import Setpoints, StepResult
 from optimizer.backtest import backtest, reserve_shortfall_kw, soc_change_l
 from optimizer.model import MilpOptions
-
-from optimizer_testkit import battery, genset, site as make_site
-from test_cli_plan import SITE as SITE_PATH
 
 START = datetime(2026, 3, 2, tzinfo=timezone.utc)
 #: Coarse but real MILP operation for tests: 12 h horizon (all 15-min steps), re-plan every 2 h.

@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from test_cli_plan import SITE as SITE_PATH
 
 from microgrid.cli import main
 from microgrid.config import load_site
@@ -15,8 +16,6 @@ from microgrid.errors import InputError
 from optimizer.backtest import backtest
 from optimizer.backtest_chunks import backtest_chunks, chunk_periods, merge_results
 from optimizer.backtest_report import BacktestResult
-
-from test_cli_plan import SITE as SITE_PATH
 
 START = datetime(2026, 3, 2, tzinfo=timezone.utc)
 

@@ -6,11 +6,10 @@ from datetime import datetime, timezone
 
 import numpy as np
 import pytest
+from optimizer_testkit import battery, check_plan, genset, site
 
 from optimizer.plan import PlanInputs, PlanState
 from optimizer.planner import make_planner
-
-from optimizer_testkit import battery, check_plan, genset, site
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from optimizer_testkit import EXAMPLE_SITE as SITE
 
 from microgrid.cli import main
-
-from optimizer_testkit import EXAMPLE_SITE as SITE
 
 
 def _inputs(tmp_path, hours=6):

@@ -7,13 +7,12 @@ from datetime import datetime, timedelta, timezone
 
 import numpy as np
 import pytest
+from optimizer_testkit import battery, check_plan, genset, site
 
 from optimizer.grid import coarsen, planning_grid
 from optimizer.model import MilpOptions
 from optimizer.plan import PlanInputs, PlanState
 from optimizer.planner import MilpPlanner, plan
-
-from optimizer_testkit import battery, check_plan, genset, site
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 

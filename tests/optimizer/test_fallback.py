@@ -5,12 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import numpy as np
+from optimizer_testkit import battery, check_plan, genset, site
 
 from optimizer.model import MilpOptions
 from optimizer.plan import PlanInputs, PlanState
 from optimizer.planner import MilpPlanner
-
-from optimizer_testkit import battery, check_plan, genset, site
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 SITE = site(gensets=[genset("dg-1", 200, min_up_min=60), genset("dg-2", 200, min_up_min=60)],

@@ -6,13 +6,12 @@ from datetime import datetime, timezone
 
 import numpy as np
 import pytest
+from optimizer_testkit import EXAMPLE_SITE as SITE_PATH
 
 from microgrid.config import load_site
 from microgrid.simulator.physics import CampState, Setpoints, dispatch_step, generate_conditions, pv_column
 from optimizer.plan import PlanInputs, PlanState
 from optimizer.planner import make_planner
-
-from optimizer_testkit import EXAMPLE_SITE as SITE_PATH
 
 START = datetime(2026, 3, 2, 4, tzinfo=timezone.utc)
 

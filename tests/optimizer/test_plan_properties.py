@@ -7,12 +7,11 @@ from datetime import datetime, timezone
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from optimizer_testkit import battery, check_min_up_down, check_plan, genset, site
 
 from optimizer.costs import plan_objective_l
 from optimizer.plan import PlanInputs, PlanState
 from optimizer.planner import make_planner
-
-from optimizer_testkit import battery, check_min_up_down, check_plan, genset, site
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 SITE = site(gensets=[genset("dg-1", 200, min_up_min=30, min_down_min=30, start_cost_l=1.0),

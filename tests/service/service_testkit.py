@@ -25,8 +25,8 @@ import requests
 
 from microgrid.clock import EventClock
 from microgrid.config import load_site
+from microgrid.demo import demo_site
 from microgrid.readings import Reading
-from microgrid.service.demo import demo_site
 from microgrid.service.runner import ServiceOptions
 from microgrid.service.wiring import wire_service
 from microgrid.simulator.camp import VirtualCamp

@@ -16,7 +16,7 @@ import pytest
 
 from microgrid.cli.demo import EXAMPLE_SITE, summary_text, write_outputs
 from microgrid.config import load_site
-from microgrid.service.demo import DemoOptions, run_demo
+from microgrid.demo import DemoOptions, run_demo
 from telemetry.historian import open_historian
 
 

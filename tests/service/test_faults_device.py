@@ -12,11 +12,10 @@ import asyncio
 from datetime import timedelta
 
 import pytest
+from service_testkit import POLL_S, START, camp_site, grid, run_camp_service, times
 
 from microgrid.service.wiring import open_store
 from telemetry.historian import open_historian
-from service_testkit import (POLL_S, START, camp_site, grid, run_camp_service,
-                             times)
 
 pytestmark = pytest.mark.integration
 

@@ -13,9 +13,9 @@ from collections import defaultdict
 from datetime import timedelta
 
 import pytest
+from service_testkit import START, camp_site, grid, influx_rows, ns, run_camp_service
 
 from microgrid.service.wiring import open_store
-from service_testkit import START, camp_site, grid, influx_rows, ns, run_camp_service
 
 pytestmark = pytest.mark.integration
 

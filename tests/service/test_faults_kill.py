@@ -16,11 +16,10 @@ from collections import defaultdict
 from datetime import datetime, timezone
 
 import pytest
+from service_testkit import free_ports, get_json, influx_rows, start_cli, status_url_from, wait_for, write_site_file
 
 from microgrid.clock import RealClock
 from microgrid.config import load_site
-from service_testkit import (free_ports, get_json, influx_rows, start_cli, status_url_from,
-                             wait_for, write_site_file)
 from telemetry.historian import Spool
 from telemetry.historian.lineprotocol import parse_lines
 from telemetry.poller import Poller

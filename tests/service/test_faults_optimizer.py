@@ -12,11 +12,11 @@ import asyncio
 from datetime import timedelta
 
 import pytest
+from service_testkit import START, camp_site, grid, run_camp_service
 
 from microgrid.service.wiring import open_store
 from optimizer.model import MilpOptions
 from optimizer.planner import make_planner
-from service_testkit import START, camp_site, grid, run_camp_service
 
 pytestmark = pytest.mark.integration
 

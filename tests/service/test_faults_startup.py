@@ -7,7 +7,6 @@ credentials. Each time a message naming the cause (and never the password) and e
 from __future__ import annotations
 
 import pytest
-
 from service_testkit import create_admin, run_cli, write_site_file
 
 pytestmark = pytest.mark.integration

@@ -10,8 +10,7 @@ from hypothesis import strategies as st
 
 from microgrid.errors import InputError
 from microgrid.simulator.autostart import AutoStartRule, smallest_cover
-from microgrid.simulator.physics import (CampState, Setpoints, battery_limits_kw, dispatch_step,
-                                         share)
+from microgrid.simulator.physics import CampState, Setpoints, battery_limits_kw, dispatch_step, share
 from microgrid.simulator.toy import battery, genset, pv, toy_site
 
 STOP_ALL = {"genset_mode": {"dg-1": "stop", "dg-2": "stop"}}

@@ -7,8 +7,8 @@ import socket
 import pytest
 from pymodbus.client import AsyncModbusTcpClient
 
-from microgrid.site import Battery, Genset, LoadMeter, ModbusEndpoint, PvArray
 from microgrid.simulator.server import serve_camp
+from microgrid.site import Battery, Genset, LoadMeter, ModbusEndpoint, PvArray
 from telemetry.readplan import merge_results, profile_reads
 from telemetry.registers import decode, load_profile, plan_write
 

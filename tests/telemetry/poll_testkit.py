@@ -17,8 +17,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from microgrid.config import load_site
-from microgrid.site import ModbusEndpoint, Site
 from microgrid.simulator.server import serve_camp
+from microgrid.site import ModbusEndpoint, Site
 from telemetry.poller import Poller
 
 ROOT = Path(__file__).resolve().parents[2]

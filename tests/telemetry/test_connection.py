@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from poll_testkit import example_site, free_port, standin_camp
 
 from microgrid.errors import DeviceError
 from microgrid.simulator.server import serve_camp
-from poll_testkit import example_site, free_port, standin_camp
-from telemetry.connection import (Connections, DeviceConnectionError, EndpointConnection,
-                                  ModbusExceptionError)
+from telemetry.connection import Connections, DeviceConnectionError, EndpointConnection, ModbusExceptionError
 from telemetry.registers import load_profile, plan_write
 
 pytestmark = pytest.mark.integration

@@ -18,7 +18,7 @@ from microgrid.simulator.physics import Setpoints
 from microgrid.simulator.server import serve_camp
 from telemetry.connection import Connections
 from telemetry.control import Controller
-from telemetry.control_policy import Desired, decide, readback_ok, rating_image
+from telemetry.control_policy import Desired, decide, rating_image, readback_ok
 from telemetry.readplan import merge_results, profile_reads
 from telemetry.registers import decode, load_profile
 
@@ -190,7 +190,8 @@ def test_clamped_to_site_limits():
             battery_charge_limit_kw={"bess-1": -50.0}, pv_limit_pct={"pv-north": 250.0}))
         points = by_point(readings)
         assert (points[("dg-1", "base_load_kw")]["value"], points[("dg-1", "base_load_kw")]["clamped"]) == (400.0, 1)
-        assert (points[("dg-2", "base_load_kw")]["value"], points[("dg-2", "base_load_kw")]["requested"]) == (120.0, 10.0)
+        dg2 = points[("dg-2", "base_load_kw")]
+        assert (dg2["value"], dg2["requested"]) == (120.0, 10.0)
         assert points[("bess-1", "charge_limit_kw")]["value"] == 0.0
         assert points[("pv-north", "power_limit_pct")]["value"] == 100.0
         assert ("dg-1", "base_load_kw", 400.0) in rig.commands

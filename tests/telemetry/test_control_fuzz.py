@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import math
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -21,12 +21,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from microgrid.clock import ManualClock
 from microgrid.config import load_site
 from microgrid.errors import PlanError
 from microgrid.simulator.camp import VirtualCamp
 from microgrid.simulator.physics import GENSET_MODES, Setpoints
 from microgrid.simulator.server import serve_camp
-from microgrid.clock import ManualClock
 from optimizer.plan import Plan
 from optimizer.setpoints import setpoints_for_step
 from telemetry.connection import Connections

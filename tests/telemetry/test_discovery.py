@@ -5,11 +5,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from poll_testkit import STANDIN_VALUES, T0, RawModbusServer, example_site, free_port, raw_site, standin_camp
 
 from microgrid.clock import ManualClock
 from microgrid.simulator.server import DeviceImage, Endpoint, serve_camp
-from poll_testkit import (STANDIN_VALUES, T0, RawModbusServer, example_site, free_port,
-                          raw_site, standin_camp)
 from telemetry.connection import EndpointConnection
 from telemetry.discovery import DiscoveryError, discover
 from telemetry.poller import Poller

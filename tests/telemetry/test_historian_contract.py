@@ -25,8 +25,7 @@ import pytest
 
 from microgrid.errors import HistorianError
 from microgrid.readings import Reading
-from telemetry.historian import (InfluxV1Historian, SQLiteHistorian, Spool, SpooledHistorian,
-                                 open_historian)
+from telemetry.historian import InfluxV1Historian, Spool, SpooledHistorian, SQLiteHistorian, open_historian
 
 T0 = datetime(2026, 1, 5, tzinfo=timezone.utc)
 END = T0 + timedelta(hours=1)

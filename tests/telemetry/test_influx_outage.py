@@ -10,8 +10,7 @@ import pytest
 import requests
 
 from microgrid.readings import Reading
-from telemetry.historian import (HistorianAuthError, InfluxV1Historian, Spool, SpooledHistorian,
-                                 open_historian)
+from telemetry.historian import HistorianAuthError, InfluxV1Historian, Spool, SpooledHistorian, open_historian
 from telemetry.historian.lineprotocol import parse_lines
 
 pytestmark = pytest.mark.integration

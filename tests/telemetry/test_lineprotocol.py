@@ -12,8 +12,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from microgrid.readings import Reading
-from telemetry.historian.lineprotocol import (LineEncoder, LineProtocolError, encode_readings,
-                                              parse_line, parse_lines, time_to_ns)
+from telemetry.historian.lineprotocol import (
+    LineEncoder,
+    LineProtocolError,
+    encode_readings,
+    parse_line,
+    parse_lines,
+    time_to_ns,
+)
 
 T = datetime(2026, 1, 5, 6, 30, 0, 123456, tzinfo=timezone.utc)
 T_NS = 1767594600123456000  # 2026-01-05T06:30:00.123456Z

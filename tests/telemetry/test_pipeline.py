@@ -6,12 +6,12 @@ import asyncio
 from datetime import timedelta
 
 import pytest
+from poll_testkit import EXAMPLE_SITE, STANDIN_VALUES, T0, example_site, standin_camp
 
 from microgrid.clock import ManualClock
 from microgrid.config import load_site
 from microgrid.readings import Reading
 from microgrid.simulator.server import serve_camp
-from poll_testkit import EXAMPLE_SITE, STANDIN_VALUES, T0, example_site, standin_camp
 from telemetry.pipeline import PollPipeline
 from telemetry.poller import PollCycle, Poller, numeric
 

@@ -7,10 +7,10 @@ import json
 import math
 
 import pytest
+from poll_testkit import T0, camp_in_thread, example_site, polled_camp, standin_camp
 
 from microgrid.clock import ManualClock
 from microgrid.simulator.camp import VirtualCamp
-from poll_testkit import T0, camp_in_thread, example_site, polled_camp, standin_camp
 from telemetry.connection import Connections, ModbusExceptionError
 from telemetry.poller import Poller
 
@@ -134,6 +134,7 @@ def test_shared_endpoint_two_units_and_connection_reuse():
 def test_pause_between_requests_for_slow_gateways():
     """A gateway-level pause: the genset's 6 reads arrive at least that far apart."""
     from poll_testkit import RawModbusServer, raw_site
+
     from telemetry.registers import encode, load_profile
 
     async def main():
@@ -210,6 +211,7 @@ def _site_file(site, folder=None):
     import re
     import tempfile
     from pathlib import Path
+
     from poll_testkit import EXAMPLE_SITE
     text = EXAMPLE_SITE.read_text()
     for d in site.devices:

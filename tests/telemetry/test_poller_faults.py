@@ -8,9 +8,9 @@ import struct
 from datetime import timedelta
 
 import pytest
+from poll_testkit import T0, RawModbusServer, example_site, polled_camp, raw_site, standin_camp
 
 from microgrid.clock import ManualClock
-from poll_testkit import T0, RawModbusServer, example_site, polled_camp, raw_site, standin_camp
 from telemetry.connection import EndpointConnection, ModbusExceptionError
 from telemetry.poller import Poller
 from telemetry.registers import encode, load_profile

@@ -6,9 +6,19 @@ import struct
 
 import pytest
 
-from telemetry.registers import (NotWritableError, OutOfLimitsError, ProfileError, Write,
-                                 WriteError, decode, decode_write, dse_sentinel, encode,
-                                 load_profile, plan_write)
+from telemetry.registers import (
+    NotWritableError,
+    OutOfLimitsError,
+    ProfileError,
+    Write,
+    WriteError,
+    decode,
+    decode_write,
+    dse_sentinel,
+    encode,
+    load_profile,
+    plan_write,
+)
 
 PROFILES = ("sunspec_inverter", "sunspec_storage", "dse_genset", "load_meter")
 

@@ -12,8 +12,7 @@ import pandas as pd
 import pytest
 
 from microgrid.readings import Reading
-from telemetry.historian import (InfluxV1Historian, SQLiteHistorian, Spool, SpoolDepth,
-                                 SpooledHistorian)
+from telemetry.historian import InfluxV1Historian, Spool, SpoolDepth, SpooledHistorian, SQLiteHistorian
 from telemetry.historian.influxd_process import free_port
 from telemetry.historian.lineprotocol import encode_readings
 

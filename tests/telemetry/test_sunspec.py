@@ -6,11 +6,21 @@ Expected offsets are the SunSpec information-model tables (offset 0 = the ID reg
 import math
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from telemetry import sunspec
-from telemetry.sunspec import (build_chain, chain_addresses, decode_model, encode_model,
-                               load_model, parse_chain, raw_registers, raw_value, scaled)
+from telemetry.sunspec import (
+    build_chain,
+    chain_addresses,
+    decode_model,
+    encode_model,
+    load_model,
+    parse_chain,
+    raw_registers,
+    raw_value,
+    scaled,
+)
 
 
 @pytest.mark.parametrize("model_id, length", [(1, 66), (103, 50), (123, 24), (124, 24),
