@@ -26,6 +26,7 @@ from microgrid.site import (
     OptimizerSettings,
     PvArray,
     ReserveRule,
+    SerialLine,
     SimulatorSettings,
     Site,
 )
@@ -75,9 +76,30 @@ SITE = {"name": _NAME, "mission": Key(str, ""), "headcount": Key(int, _REQUIRED,
 LOCATION = {"latitude": _num(-90, 90), "longitude": _num(-180, 180),
             "altitude_m": _num(-500, 9000, 0.0), "timezone": Key(str, "UTC", check=_tz_check)}
 RESERVE = {"load_pct": _num(0, 100, 10.0), "pv_pct": _num(0, 100, 25.0)}
-MODBUS = {"host": Key(str), "port": Key(int, _REQUIRED, 1, 65535), "unit_id": Key(int, 1, 0, 247),
+#: Standard serial line speeds a device's ``baudrate`` may take. [bit/s]
+BAUDRATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
+
+
+def _one_of(allowed: tuple) -> Callable[[Any], str | None]:
+    def check(v: Any) -> str | None:
+        return None if v in allowed else f"must be one of {', '.join(map(repr, allowed))}, got {v!r}"
+    return check
+
+
+def _path_check(v: str) -> str | None:
+    return None if v.strip() else "must be a serial device path such as '/dev/ttyUSB0'"
+
+
+MODBUS = {"host": Key(str, None), "port": Key(int, None, 1, 65535), "unit_id": Key(int, 1, 0, 247),
           "profile": Key(str, check=_name_check), "poll_interval_s": _num(0.1, 3600, 5.0),
-          "timeout_s": _num(0.01, 60, 1.0)}
+          "timeout_s": _num(0.01, 60, 1.0), "framer": Key(str, None, check=_one_of(("socket", "rtu"))),
+          "serial": Key(str, None, check=_path_check),
+          "baudrate": Key(int, 9600, check=_one_of(BAUDRATES)),
+          "parity": Key(str, "N", check=_one_of(("N", "E", "O"))),
+          "stopbits": Key(int, 1, check=_one_of((1, 2))), "bytesize": Key(int, 8, check=_one_of((7, 8))),
+          "retries": Key(int, 1, 0, 10), "request_pause_s": _num(0, 10, 0.0)}
+#: Keys that only mean something on a serial line.
+SERIAL_KEYS = ("baudrate", "parity", "stopbits", "bytesize")
 PV = {"name": _NAME, "kwp": _num(0, 1e6, low_open=True), "inverter_kw": _num(0, 1e6, low_open=True),
       "tilt_deg": _num(0, 90), "azimuth_deg": _num(0, 360), "losses_pct": _num(0, 99, 14.0),
       "gamma_pdc_per_c": _num(-0.02, 0, -0.004), "modbus": Key(dict)}
@@ -229,9 +251,34 @@ def _device(r: _Reader, raw: Any, schema: dict[str, Key], kind: str, index: int)
     label = raw.get("name") if isinstance(raw, dict) and isinstance(raw.get("name"), str) else index + 1
     where = f"{kind}[{label}]"
     values = r.table(raw, schema, where)
-    values["modbus"] = ModbusEndpoint(**_floats(r.table(values["modbus"], MODBUS, f"{where}.modbus"),
-                                                keep=("host", "port", "unit_id", "profile")))
+    values["modbus"] = _modbus(r, values["modbus"], f"{where}.modbus")
     return _floats(values, keep=("name", "modbus"))
+
+
+def _modbus(r: _Reader, raw: Any, where: str) -> ModbusEndpoint:
+    """A device's ``modbus`` table: TCP (``host``/``port``, optional ``framer``) or a serial
+    line (``serial`` with ``baudrate``/``parity``/``stopbits``/``bytesize``, RTU framing)."""
+    v = r.table(raw, MODBUS, where)
+    common = {"unit_id": v["unit_id"], "profile": v["profile"], "retries": v["retries"],
+              "poll_interval_s": float(v["poll_interval_s"]), "timeout_s": float(v["timeout_s"]),
+              "request_pause_s": float(v["request_pause_s"])}
+    if v["serial"] is not None:
+        for key, problem in (("host", "give either 'host' (TCP) or 'serial' (a serial line), not both"),
+                             ("port", "is a TCP port; a device on a serial line has none")):
+            if v[key] is not None:
+                raise r.fail(f"{where}.{key}", problem)
+        if v["framer"] not in (None, "rtu"):
+            raise r.fail(f"{where}.framer", "a serial line carries RTU frames: 'rtu' or leave it out")
+        line = SerialLine(v["serial"], v["baudrate"], v["parity"], v["stopbits"], v["bytesize"])
+        return ModbusEndpoint(host="", port=0, framer="rtu", serial=line, **common)
+    if v["host"] is None:
+        raise r.fail(f"{where}.host", "is required (or 'serial' for a device on a serial line)")
+    if v["port"] is None:
+        raise r.fail(f"{where}.port", "is required with 'host'")
+    for key in SERIAL_KEYS:
+        if key in raw:
+            raise r.fail(f"{where}.{key}", "is a serial-line setting; it needs 'serial' (not 'host')")
+    return ModbusEndpoint(host=v["host"], port=v["port"], framer=v["framer"] or "socket", **common)
 
 
 def _floats(values: dict, keep: tuple[str, ...] = ()) -> dict:
@@ -243,16 +290,24 @@ def _cross_checks(r: _Reader, site: Site) -> None:
     toml_key = {PvArray: "pv", Battery: "battery", Genset: "genset", LoadMeter: "load_meter"}
     seen: set[str] = set()
     endpoints: dict[tuple, str] = {}
+    lines: dict[str, tuple[str, SerialLine]] = {}
     for d in site.devices:
         where = f"{toml_key[type(d)]}[{d.name}]"
         if d.name in seen:
             raise r.fail(f"{where}.name", f"device name {d.name!r} is used twice")
         seen.add(d.name)
-        ep = (d.modbus.host, d.modbus.port, d.modbus.unit_id)
+        ep = (d.modbus.link, d.modbus.unit_id)
         if ep in endpoints:
-            raise r.fail(f"{where}.modbus", f"endpoint {ep[0]}:{ep[1]} unit {ep[2]} is also used "
+            raise r.fail(f"{where}.modbus", f"endpoint {ep[0]} unit {ep[1]} is also used "
                          f"by {endpoints[ep]!r}; each device needs its own unit id")
         endpoints[ep] = d.name
+        line = d.modbus.serial
+        if line is not None:
+            first = lines.setdefault(line.port, (d.name, line))
+            if first[1] != line:
+                raise r.fail(f"{where}.modbus.serial", f"{line.port} is also used by {first[0]!r} "
+                             f"with other line settings; one bus has one baudrate, parity, "
+                             f"stopbits and bytesize")
     for b in site.batteries:
         if b.soc_min_pct >= b.soc_max_pct:
             raise r.fail(f"battery[{b.name}].soc_min_pct",

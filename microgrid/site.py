@@ -12,16 +12,55 @@ from typing import Literal
 ControlMode = Literal["dry_run", "enabled"]
 
 
+Parity = Literal["N", "E", "O"]
+Framer = Literal["socket", "rtu"]
+
+
+@dataclass(frozen=True)
+class SerialLine:
+    """An RS-485 / RS-232 line that Modbus RTU devices share (one bus, one setting).
+
+    Attributes
+    ----------
+    port : str
+        Serial device, e.g. ``/dev/ttyUSB0``.
+    baudrate : int
+        Line speed. [bit/s]
+    parity : {"N", "E", "O"}
+        None, even or odd.
+    stopbits : int
+        1 or 2.
+    bytesize : int
+        Data bits per character, 7 or 8.
+    """
+
+    port: str
+    baudrate: int = 9600
+    parity: Parity = "N"
+    stopbits: int = 1
+    bytesize: int = 8
+
+    @property
+    def char_bits(self) -> int:
+        """Bits on the wire per character: start + data + parity + stop bits."""
+        return 1 + self.bytesize + (0 if self.parity == "N" else 1) + self.stopbits
+
+
 @dataclass(frozen=True)
 class ModbusEndpoint:
     """Where a device answers and which register profile it speaks.
 
+    A device is reached over TCP (``host``/``port``, Modbus TCP framing or, with
+    ``framer = "rtu"``, RTU frames through a serial-to-Ethernet gateway) or on a serial line
+    (``serial``; ``host`` is empty and ``port`` 0). Devices with the same :attr:`link` share one
+    connection and take turns (docs/architecture.md §2).
+
     Attributes
     ----------
     host : str
-        Host name or IP of the Modbus TCP server (gateway or device).
+        Host name or IP of the Modbus TCP server (gateway or device); "" on a serial line.
     port : int
-        TCP port. [1..65535]
+        TCP port [1..65535]; 0 on a serial line.
     unit_id : int
         Modbus unit (device) id. [0..247]
     profile : str
@@ -30,6 +69,15 @@ class ModbusEndpoint:
         Poll interval of this device. [s]
     timeout_s : float
         Request timeout. [s]
+    framer : {"socket", "rtu"}
+        Frames on TCP: Modbus TCP (MBAP header) or RTU (CRC, no header); always "rtu" on a
+        serial line.
+    serial : SerialLine or None
+        The serial line, or None for TCP.
+    retries : int
+        Tries after a failed poll before the device is reported offline.
+    request_pause_s : float
+        Pause between two requests on this link (some gateways need one). [s]
     """
 
     host: str
@@ -38,6 +86,19 @@ class ModbusEndpoint:
     profile: str
     poll_interval_s: float = 5.0
     timeout_s: float = 1.0
+    framer: Framer = "socket"
+    serial: SerialLine | None = None
+    retries: int = 1
+    request_pause_s: float = 0.0
+
+    @property
+    def link(self) -> str:
+        """The connection this device is reached through: ``host:port`` (``rtu+tcp://`` prefix
+        for RTU framing) or ``serial:/dev/ttyUSB0``; devices with the same link share it."""
+        if self.serial is not None:
+            return f"serial:{self.serial.port}"
+        prefix = "rtu+tcp://" if self.framer == "rtu" else ""
+        return f"{prefix}{self.host}:{self.port}"
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,12 @@
-"""One Modbus TCP connection per endpoint, shared by every device behind it.
+"""One Modbus connection per link, shared by every device behind it.
 
-A camp gateway (or a device) at ``host:port`` serves one or more unit ids. Requests to one
-endpoint are serialised by a lock (many gateways handle one transaction at a time, and a
-shared socket must not interleave frames); different endpoints run concurrently.
+A link is a Modbus TCP server (a device or a gateway at ``host:port``), a serial-to-Ethernet
+gateway carrying RTU frames over TCP (``framer = "rtu"``), or a serial line (RS-485) with
+several RTU devices on it. Requests on one link are serialised by a lock (one bus, one
+transaction at a time; a shared socket must not interleave frames); different links run
+concurrently. Between two transactions on an RTU link the line stays quiet for the inter-frame
+delay of the Modbus over serial line specification V1.02 §2.5.1.1 (3.5 character times, a fixed
+1.75 ms above 19200 bit/s), plus the link's optional ``request_pause_s`` (gateways that need one).
 
 A request that times out, gets a garbage or mismatched answer, or loses the connection
 closes the client; the next request opens a fresh one, so a connection is never wedged.
@@ -14,12 +18,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Iterable, Literal
+from typing import Any, Awaitable, Callable, Iterator, Literal
 
-from pymodbus.client import AsyncModbusTcpClient
+from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
 from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
+from pymodbus.framer import FramerType
+from pymodbus.pdu import ModbusPDU
 
 from microgrid.errors import DeviceError
+from microgrid.site import ModbusEndpoint, SerialLine
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +43,17 @@ MAX_READ_REGISTERS = 125
 MAX_WRITE_REGISTERS = 123
 
 Function = Literal["holding", "input"]
+Client = AsyncModbusTcpClient | AsyncModbusSerialClient
+#: Fixed inter-frame delay above 19200 bit/s (Modbus over serial line V1.02 §2.5.1.1). [s]
+T35_FAST_S = 0.00175
+
+
+def inter_frame_delay_s(line: SerialLine) -> float:
+    """Silent interval between two RTU frames on ``line``: 3.5 character times up to
+    19200 bit/s, 1.75 ms above (Modbus over serial line V1.02 §2.5.1.1). [s]"""
+    if line.baudrate > 19200:
+        return T35_FAST_S
+    return 3.5 * line.char_bits / line.baudrate
 
 
 class DeviceTimeoutError(DeviceError):
@@ -70,27 +88,46 @@ def exception_name(code: int) -> str:
 
 
 class EndpointConnection:
-    """The one Modbus TCP client of an endpoint ``host:port``.
+    """The one Modbus client of a link: TCP (Modbus TCP or RTU framing) or a serial line.
 
     Parameters
     ----------
     host : str
-        Host name or IP of the gateway or device.
+        Host name or IP of the gateway or device ("" on a serial line).
     port : int
-        TCP port.
+        TCP port (0 on a serial line).
     timeout_s : float
         Timeout of one request (connect, or request and answer). [s]
     name : str, optional
-        Label for errors and logs (default ``host:port``).
+        Label for errors and logs (default the link, e.g. ``host:port``).
+    framer : {"socket", "rtu"}
+        Framing on TCP; a serial line always uses RTU.
+    serial : SerialLine, optional
+        The serial line; None for TCP.
+    pause_s : float
+        Extra quiet time between two transactions on this link (some gateways need it). [s]
     """
 
-    def __init__(self, host: str, port: int, *, timeout_s: float = 1.0, name: str | None = None):
+    def __init__(self, host: str, port: int, *, timeout_s: float = 1.0, name: str | None = None,
+                 framer: Literal["socket", "rtu"] = "socket", serial: SerialLine | None = None,
+                 pause_s: float = 0.0) -> None:
         self.host, self.port, self.timeout_s = host, port, float(timeout_s)
-        self.name = name or f"{host}:{port}"
-        self._client: AsyncModbusTcpClient | None = None
+        self.serial = serial
+        self.framer: Literal["socket", "rtu"] = "rtu" if serial is not None else framer
+        self.key = _link(host, port, self.framer, serial)
+        self.name = name or self.key
+        self.pause_s = float(pause_s)
+        self._client: Client | None = None
         self._lock = asyncio.Lock()
+        self._quiet_until = 0.0  #: loop time before which the link stays silent
         self.requests = 0  #: requests sent (for benchmarks and status)
         self.resets = 0  #: times the connection was closed after a failure
+
+    @property
+    def gap_s(self) -> float:
+        """Quiet time kept between two transactions on this link. [s]"""
+        t35 = inter_frame_delay_s(self.serial) if self.serial is not None else 0.0
+        return t35 + self.pause_s
 
     @property
     def connected(self) -> bool:
@@ -99,12 +136,22 @@ class EndpointConnection:
     def _label(self, unit_id: int) -> str:
         return f"{self.name} unit {unit_id}"
 
-    async def _ensure(self, unit_id: int) -> AsyncModbusTcpClient:
+    def _new_client(self) -> Client:
+        if self.serial is not None:
+            line = self.serial
+            return AsyncModbusSerialClient(line.port, framer=FramerType.RTU, baudrate=line.baudrate,
+                                           bytesize=line.bytesize, parity=line.parity,
+                                           stopbits=line.stopbits, timeout=self.timeout_s,
+                                           retries=0, reconnect_delay=0, name=self.name)
+        framer = FramerType.RTU if self.framer == "rtu" else FramerType.SOCKET
+        return AsyncModbusTcpClient(self.host, port=self.port, framer=framer, timeout=self.timeout_s,
+                                    retries=0, reconnect_delay=0, name=self.name)
+
+    async def _ensure(self, unit_id: int) -> Client:
         if self._client is not None and self._client.connected:
             return self._client
         self._drop()
-        client = AsyncModbusTcpClient(self.host, port=self.port, timeout=self.timeout_s,
-                                      retries=0, reconnect_delay=0, name=self.name)
+        client = self._new_client()
         try:
             ok = await asyncio.wait_for(client.connect(), self.timeout_s + 0.5)
         except (asyncio.TimeoutError, OSError, ModbusException) as exc:
@@ -113,8 +160,9 @@ class EndpointConnection:
                                         device=self._label(unit_id)) from exc
         if not ok:
             client.close()
-            raise DeviceConnectionError("cannot connect (connection refused or timed out)",
-                                        device=self._label(unit_id))
+            what = "cannot open the serial port" if self.serial is not None else \
+                "cannot connect (connection refused or timed out)"
+            raise DeviceConnectionError(what, device=self._label(unit_id))
         self._client = client
         return client
 
@@ -132,36 +180,49 @@ class EndpointConnection:
             self.resets += 1
         self._drop()
 
-    async def _request(self, unit_id: int, what: str, call) -> Any:
-        """Run one request under the lock; map every failure to a DeviceError."""
+    async def _request(self, unit_id: int, what: str,
+                       call: Callable[[Client], Awaitable[ModbusPDU]]) -> ModbusPDU:
+        """Run one request under the lock, after the link's quiet time; map every failure to
+        a DeviceError."""
         async with self._lock:
-            client = await self._ensure(unit_id)
-            self.requests += 1
+            loop = asyncio.get_running_loop()
+            wait = self._quiet_until - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
             try:
-                async with asyncio.timeout(self.timeout_s + 0.5):  # safety net over pymodbus's
-                    response = await call(client)
-            except (asyncio.TimeoutError, ModbusIOException) as exc:
-                self.reset()
-                raise DeviceTimeoutError(f"no valid answer to {what} within {self.timeout_s:g} s"
-                                         f" ({_why(exc)}); connection reset",
-                                         device=self._label(unit_id)) from exc
-            except ConnectionException as exc:
-                self.reset()
-                raise DeviceConnectionError(f"connection lost during {what}: {_why(exc)}",
-                                            device=self._label(unit_id)) from exc
-            except (ModbusException, ValueError, KeyError, IndexError, TypeError) as exc:
-                self.reset()
-                raise DeviceGarbageError(f"bad answer to {what}: {_why(exc)}; connection reset",
-                                         device=self._label(unit_id)) from exc
-            if response is None:
-                self.reset()
-                raise DeviceGarbageError(f"no answer object for {what}; connection reset",
-                                         device=self._label(unit_id))
-            if response.isError():
-                code = int(getattr(response, "exception_code", 0) or 0)
-                raise ModbusExceptionError(f"exception {exception_name(code)} to {what}",
-                                           device=self._label(unit_id), code=code)
-            return response
+                return await self._transact(unit_id, what, call)
+            finally:
+                self._quiet_until = loop.time() + self.gap_s
+
+    async def _transact(self, unit_id: int, what: str,
+                        call: Callable[[Client], Awaitable[ModbusPDU]]) -> ModbusPDU:
+        client = await self._ensure(unit_id)
+        self.requests += 1
+        try:
+            async with asyncio.timeout(self.timeout_s + 0.5):  # safety net over pymodbus's
+                response = await call(client)
+        except (asyncio.TimeoutError, ModbusIOException) as exc:
+            self.reset()
+            raise DeviceTimeoutError(f"no valid answer to {what} within {self.timeout_s:g} s"
+                                     f" ({_why(exc)}); connection reset",
+                                     device=self._label(unit_id)) from exc
+        except ConnectionException as exc:
+            self.reset()
+            raise DeviceConnectionError(f"connection lost during {what}: {_why(exc)}",
+                                        device=self._label(unit_id)) from exc
+        except (ModbusException, ValueError, KeyError, IndexError, TypeError) as exc:
+            self.reset()
+            raise DeviceGarbageError(f"bad answer to {what}: {_why(exc)}; connection reset",
+                                     device=self._label(unit_id)) from exc
+        if response is None:
+            self.reset()
+            raise DeviceGarbageError(f"no answer object for {what}; connection reset",
+                                     device=self._label(unit_id))
+        if response.isError():
+            code = int(getattr(response, "exception_code", 0) or 0)
+            raise ModbusExceptionError(f"exception {exception_name(code)} to {what}",
+                                       device=self._label(unit_id), code=code)
+        return response
 
     async def read(self, unit_id: int, address: int, count: int, *,
                    function: Function = "holding") -> list[int]:
@@ -194,7 +255,7 @@ class EndpointConnection:
             raise ValueError(f"function must be 'holding' or 'input', got {function!r}")
         what = f"read {function} {address}+{count}"
 
-        def call(client: AsyncModbusTcpClient):
+        def call(client: Client) -> Awaitable[ModbusPDU]:
             method = (client.read_holding_registers if function == "holding"
                       else client.read_input_registers)
             return method(address, count=count, device_id=unit_id)
@@ -224,7 +285,7 @@ class EndpointConnection:
             raise ValueError(f"register values must be 0..65535, got {regs}")
         what = f"write {address}+{len(regs)}"
 
-        def call(client: AsyncModbusTcpClient):
+        def call(client: Client) -> Awaitable[ModbusPDU]:
             if len(regs) == 1:
                 return client.write_register(address, regs[0], device_id=unit_id)
             return client.write_registers(address, regs, device_id=unit_id)
@@ -242,45 +303,64 @@ def _why(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+def _link(host: str, port: int, framer: str, serial: SerialLine | None) -> str:
+    """The link label of :attr:`microgrid.site.ModbusEndpoint.link`."""
+    if serial is not None:
+        return f"serial:{serial.port}"
+    return f"{'rtu+tcp://' if framer == 'rtu' else ''}{host}:{port}"
+
+
 class Connections:
-    """The one :class:`EndpointConnection` per ``(host, port)`` of a site's devices.
+    """The one :class:`EndpointConnection` per link of a site's devices.
+
+    Devices on one link (a gateway, a serial bus) share its connection; its timeout and pause
+    are the longest any of them asks for.
 
     Parameters
     ----------
     site : Site, optional
-        Devices whose endpoints are registered up front (others are added on demand).
+        Devices whose links are registered up front (others are added on demand).
     timeout_s : float, optional
         Overrides each device's ``modbus.timeout_s``.
     """
 
     def __init__(self, site: Any = None, *, timeout_s: float | None = None):
         self._timeout_override = timeout_s
-        self._by_endpoint: dict[tuple[str, int], EndpointConnection] = {}
+        self._by_link: dict[str, EndpointConnection] = {}
         for device in (site.devices if site is not None else ()):
             self.for_device(device)
 
     def for_endpoint(self, host: str, port: int, timeout_s: float = 1.0) -> EndpointConnection:
-        """The connection of ``host:port`` (created on first use)."""
-        key = (host, int(port))
-        conn = self._by_endpoint.get(key)
+        """The connection of a Modbus TCP ``host:port`` (created on first use)."""
+        return self.for_modbus(ModbusEndpoint(host=host, port=int(port), unit_id=1, profile="",
+                                              timeout_s=timeout_s))
+
+    def for_modbus(self, m: ModbusEndpoint) -> EndpointConnection:
+        """The connection of a device's link (created on first use)."""
+        t = self._timeout_override if self._timeout_override is not None else m.timeout_s
+        conn = self._by_link.get(m.link)
         if conn is None:
-            t = self._timeout_override if self._timeout_override is not None else timeout_s
-            conn = EndpointConnection(host, int(port), timeout_s=t)
-            self._by_endpoint[key] = conn
+            conn = EndpointConnection(m.host, int(m.port), timeout_s=t, framer=m.framer,
+                                      serial=m.serial, pause_s=m.request_pause_s)
+            self._by_link[m.link] = conn
+        elif conn.serial != m.serial:
+            raise DeviceError(f"link {m.link} is used with two serial line settings")
+        else:
+            conn.timeout_s = max(conn.timeout_s, float(t))
+            conn.pause_s = max(conn.pause_s, float(m.request_pause_s))
         return conn
 
     def for_device(self, device: Any) -> EndpointConnection:
-        """The connection of a device's ``modbus`` endpoint."""
-        m = device.modbus
-        return self.for_endpoint(m.host, m.port, m.timeout_s)
+        """The connection of a device's ``modbus`` link."""
+        return self.for_modbus(device.modbus)
 
-    def __iter__(self) -> Iterable[EndpointConnection]:
-        return iter(list(self._by_endpoint.values()))
+    def __iter__(self) -> Iterator[EndpointConnection]:
+        return iter(list(self._by_link.values()))
 
     def __len__(self) -> int:
-        return len(self._by_endpoint)
+        return len(self._by_link)
 
     async def close_all(self) -> None:
         """Close every connection."""
-        await asyncio.gather(*(c.close() for c in self._by_endpoint.values()),
+        await asyncio.gather(*(c.close() for c in self._by_link.values()),
                              return_exceptions=True)

@@ -1,17 +1,19 @@
-"""The Modbus poller: every device of a site, each at its own interval, endpoints concurrently.
+"""The Modbus poller: every device of a site, each at its own interval, links concurrently.
 
-One :class:`~telemetry.connection.EndpointConnection` per ``host:port``; the devices behind
-one endpoint are polled one after the other (their requests share the socket), different
-endpoints concurrently. Each device's reads are planned once from its register profile
-(:func:`telemetry.readplan.profile_reads`: nearby registers merged, ≤ 125 per read) and
-decoded by the one decoder (:func:`telemetry.registers.decode`). SunSpec devices are
+One :class:`~telemetry.connection.EndpointConnection` per link (``host:port``, an RTU-over-TCP
+gateway or a serial bus); the devices on one link are polled one after the other (they share
+the socket or the bus), devices that answered last time first, different links concurrently.
+A device's reading is handed out as soon as it is read, so a dead device on a shared bus
+delays nobody's reading beyond its own timeouts. Each device's reads are planned once from its
+register profile (:func:`telemetry.readplan.profile_reads`: nearby registers merged, ≤ 125 per
+read) and decoded by the one decoder (:func:`telemetry.registers.decode`). SunSpec devices are
 discovered first (:mod:`telemetry.discovery`) and rediscovered after they were offline.
 
-A failing device (timeout, refused connection, exception response, garbage) is retried once
-at once, then backs off exponentially (2×, 4×, … its interval, capped) and is reported
-offline: its reading carries ``online = 0`` and nothing else. Devices on other endpoints keep
-their cadence: :meth:`Poller.poll_due` waits at most ``cycle_wait_s`` for the endpoints it
-started; a slower endpoint's results arrive in a later cycle.
+A failing device (timeout, refused connection, exception response, garbage) is retried at
+once ``modbus.retries`` times (default once), then backs off exponentially (2×, 4×, … its
+interval, capped) and is reported offline: its reading carries ``online = 0`` and nothing
+else. Devices on other links keep their cadence: :meth:`Poller.poll_due` waits at most
+``cycle_wait_s`` for the links it started; a slower device's reading arrives in a later cycle.
 """
 
 from __future__ import annotations
@@ -46,7 +48,8 @@ class DeviceStatus:
     Attributes
     ----------
     name, kind, endpoint : str
-        Device name, measurement (``pv_inverter`` …) and ``host:port``.
+        Device name, measurement (``pv_inverter`` …) and link (``host:port``,
+        ``rtu+tcp://host:port`` or ``serial:/dev/ttyUSB0``).
     unit_id : int
     online : bool or None
         None until first polled.
@@ -125,6 +128,7 @@ class _Device:
     status: DeviceStatus
     interval_s: float
     pause_s: float
+    attempts: int = 2
     profile: Profile | None = None
     reads: list[Read] = field(default_factory=list)
     due: datetime | None = None
@@ -149,7 +153,7 @@ class _Result:
 
 
 class Poller:
-    """Polls a site's devices over Modbus TCP.
+    """Polls a site's devices over Modbus (TCP, RTU over TCP, RTU on serial lines).
 
     Parameters
     ----------
@@ -181,14 +185,15 @@ class Poller:
             m = device.modbus
             base = load_profile(m.profile)
             conn = self.connections.for_device(device)
-            endpoint = f"{m.host}:{m.port}"
+            endpoint = m.link
             status = DeviceStatus(device.name, device_kind(device), endpoint, m.unit_id)
             d = _Device(device, device_kind(device), base, conn, status, float(m.poll_interval_s),
-                        _pause(request_pause_s, endpoint, base))
+                        _pause(request_pause_s, endpoint, base), attempts=1 + int(m.retries))
             if base.kind != "sunspec":
                 d.profile, d.reads = base, profile_reads(base)
             self._devices[device.name] = d
-        self._inflight: dict[tuple[str, int], asyncio.Task] = {}
+        self._inflight: dict[str, asyncio.Task[None]] = {}
+        self._ready: list[_Result] = []  #: readings done since the last collect
 
     # ------------------------------------------------------------------------- public API
     def status(self) -> dict[str, DeviceStatus]:
@@ -227,23 +232,25 @@ class Poller:
 
     # ------------------------------------------------------------------------- scheduling
     def _start(self, now: datetime, devices: list[_Device]) -> None:
-        by_endpoint: dict[tuple[str, int], list[_Device]] = {}
+        by_link: dict[str, list[_Device]] = {}
         for d in devices:
-            key = (d.conn.host, d.conn.port)
-            if key not in self._inflight:
-                by_endpoint.setdefault(key, []).append(d)
-        for key, group in by_endpoint.items():
+            if d.conn.key not in self._inflight:
+                by_link.setdefault(d.conn.key, []).append(d)
+        for key, group in by_link.items():
+            group.sort(key=_answer_rank)  # healthy devices first on a shared link
             self._inflight[key] = asyncio.ensure_future(self._poll_endpoint(group, now))
 
     async def _collect(self, now: datetime, wait_s: float | None) -> PollCycle:
         tasks = list(self._inflight.values())
         if tasks:
             await asyncio.wait(tasks, timeout=wait_s)
-        results: list[_Result] = []
         for key, task in list(self._inflight.items()):
             if task.done():
                 del self._inflight[key]
-                results.extend(task.result())
+                task.result()
+        results, self._ready = self._ready, []
+        order = {name: i for i, name in enumerate(self._devices)}
+        results.sort(key=lambda r: order[r.name])  # the site file's order, whoever answered first
         return self._cycle(now, results)
 
     def _cycle(self, now: datetime, results: list[_Result]) -> PollCycle:
@@ -260,21 +267,20 @@ class Poller:
                          sum(r.requests for r in results), sum(r.registers for r in results))
 
     # ------------------------------------------------------------------------- polling
-    async def _poll_endpoint(self, devices: list[_Device], now: datetime) -> list[_Result]:
-        out = []
+    async def _poll_endpoint(self, devices: list[_Device], now: datetime) -> None:
         for d in devices:
             try:
-                out.append(await self._poll_device(d, now))
-            except Exception as exc:  # a bug must not kill the endpoint's other devices
+                result = await self._poll_device(d, now)
+            except Exception as exc:  # a bug must not kill the link's other devices
                 log.exception("device %s: unexpected error while polling", d.name)
                 self._failed(d, now, DeviceError(f"internal error: {exc!r}", device=d.name))
-                out.append(_Result(d.name, now, None, 0, 0))
-        return out
+                result = _Result(d.name, now, None, 0, 0)
+            self._ready.append(result)
 
     async def _poll_device(self, d: _Device, now: datetime) -> _Result:
         error: DeviceError | None = None
         requests = registers = 0
-        for _attempt in range(2):  # one try and one retry
+        for _attempt in range(d.attempts):  # one try and ``retries`` retries
             counter = [0, 0]
             try:
                 values = await self._read_device(d, counter)
@@ -346,6 +352,11 @@ class Poller:
         s.next_try = d.due
         if d.base.kind == "sunspec":
             d.profile, d.reads = None, []  # rediscover when it comes back
+
+
+def _answer_rank(d: _Device) -> int:
+    """0 answered last time, 1 not polled yet, 2 failing: the order on a shared link."""
+    return {True: 0, None: 1, False: 2}[d.status.online]
 
 
 def numeric(values: Mapping[str, Any]) -> dict[str, float]:

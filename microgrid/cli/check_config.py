@@ -76,4 +76,4 @@ def summary(site: Site) -> str:
 
 def _ep(d) -> str:
     m = d.modbus
-    return f"[{m.profile} @ {m.host}:{m.port} unit {m.unit_id}]"
+    return f"[{m.profile} @ {m.link} unit {m.unit_id}]"

@@ -1,14 +1,18 @@
-"""`microgrid simulate-camp --site SITE [--speed X]`: serve the virtual camp over Modbus TCP.
+"""`microgrid simulate-camp --site SITE [--speed X]`: serve the virtual camp over Modbus.
 
-One pymodbus server per endpoint of the site file, serving each device's register profile with
-the camp's physics behind it, obeying setpoints written to it. A commissioning partner: point
-`microgrid poll` (or mbpoll) at it.
+One pymodbus server per link of the site file (Modbus TCP, RTU over TCP, or a serial line with
+RTU), serving each device's register profile with the camp's physics behind it, obeying
+setpoints written to it. A commissioning partner: point `microgrid poll` (or mbpoll) at it.
+With ``--virtual-serial`` each serial line of the site file becomes a virtual cable (two joined
+pseudo-terminals): the camp serves one end and the site file's path is linked to the other, so
+`microgrid poll` reads the same site file with no hardware.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import signal
 from datetime import datetime, timezone
 
@@ -16,6 +20,7 @@ from microgrid.clock import SimClock
 from microgrid.config import load_site
 from microgrid.errors import ConfigError
 from microgrid.simulator.camp import VirtualCamp
+from microgrid.simulator.serial_link import VirtualSerialLink, attach
 from microgrid.simulator.server import serve_camp
 
 
@@ -32,6 +37,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="print the camp state every S wall seconds (0: never)")
     p.add_argument("--duration", type=float, default=None, metavar="S",
                    help="stop after S wall seconds (default: run until interrupted)")
+    p.add_argument("--virtual-serial", action="store_true",
+                   help="serve each serial line on a virtual cable and link the site file's "
+                        "path (which must be free, e.g. /tmp/camp-rs485) to its other end")
     p.set_defaults(func=run)
 
 
@@ -57,7 +65,30 @@ def run(args: argparse.Namespace) -> int:
 
 async def _serve(site, clock: SimClock, args: argparse.Namespace) -> int:
     camp = VirtualCamp(site, clock, seed=args.seed)
-    servers = await serve_camp(site, camp)
+    with contextlib.ExitStack() as cables:
+        serve_paths = _virtual_cables(site, cables) if args.virtual_serial else {}
+        return await _run(site, camp, serve_paths, args)
+
+
+def _virtual_cables(site, stack: contextlib.ExitStack) -> dict[str, str]:
+    """One virtual cable per serial line; ``{site path: path the camp serves}``."""
+    out: dict[str, str] = {}
+    for d in site.devices:
+        line = d.modbus.serial
+        if line is None or line.port in out:
+            continue
+        link = stack.enter_context(VirtualSerialLink())
+        stack.callback(attach(line.port, link).unlink, missing_ok=True)
+        out[line.port] = link.server_path
+        print(f"  virtual serial cable: {line.port} -> {link.client_path} "
+              f"(camp on {link.server_path})")
+    return out
+
+
+async def _run(site, camp: VirtualCamp, serve_paths: dict[str, str],
+               args: argparse.Namespace) -> int:
+    clock = camp.clock
+    servers = await serve_camp(site, camp, serve_paths=serve_paths)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -65,7 +96,7 @@ async def _serve(site, clock: SimClock, args: argparse.Namespace) -> int:
     print(f"virtual camp {site.name!r} at {args.speed:g}x, simulated start {clock.now():%Y-%m-%d %H:%M} UTC")
     for d in site.devices:
         m = d.modbus
-        print(f"  {d.name:<12} {m.profile:<17} {m.host}:{m.port} unit {m.unit_id}")
+        print(f"  {d.name:<12} {m.profile:<17} {m.link} unit {m.unit_id}")
     print("serving; Ctrl-C to stop", flush=True)
     try:
         deadline = None if args.duration is None else loop.time() + args.duration

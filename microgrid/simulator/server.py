@@ -1,4 +1,8 @@
-"""The virtual camp over real Modbus TCP: one pymodbus server per (host, port) of the site file.
+"""The virtual camp over real Modbus: one pymodbus server per link of the site file.
+
+A link is a TCP ``host:port`` (Modbus TCP framing, or RTU frames as a serial-to-Ethernet gateway
+carries them when ``framer = "rtu"``) or a serial line (RTU; every device on it shares the one
+server, and a unit id nobody serves gets no answer, as on a real RS-485 bus).
 
 Each device's registers are its profile's encoding (:func:`telemetry.registers.encode`) of
 ``camp.device_values(name)`` plus its nameplate from the site file; SunSpec devices expose
@@ -16,14 +20,16 @@ The camp object needs only ``device_values(name) -> dict`` and ``command(name, p
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from dataclasses import dataclass, field, replace
+from typing import Any, Mapping, Protocol
 
 from pymodbus.constants import ExcCodes
-from pymodbus.server import ModbusTcpServer
+from pymodbus.framer import FramerType
+from pymodbus.server import ModbusSerialServer, ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
-from microgrid.site import Battery, Genset, PvArray
+from microgrid.errors import ConfigError
+from microgrid.site import Battery, Genset, ModbusEndpoint, PvArray, SerialLine
 from telemetry.registers import NotWritableError, OutOfLimitsError, Profile, decode_write, encode, load_profile
 
 log = logging.getLogger(__name__)
@@ -77,7 +83,8 @@ class DeviceImage:
                  static: dict[str, Any] | None = None):
         self.name, self.profile, self.unit_id, self.camp = name, profile, unit_id, camp
         self.static = dict(static or {})
-        self.offline = False  #: answer GATEWAY_NO_RESPONSE (device dropped behind a gateway)
+        #: answer GATEWAY_NO_RESPONSE (device dropped behind a gateway); silent on a serial bus
+        self.offline = False
         self._registers: list[int] | None = None
         self._start = 0
         self._reported: set[str] = set()
@@ -156,21 +163,50 @@ def _segments(image: dict[int, int], filler: int) -> list[tuple[int, list[int]]]
 
 @dataclass
 class Endpoint:
-    """One TCP server (host, port) and the devices it serves."""
+    """One server (a TCP ``host:port`` or a serial line) and the devices it serves."""
 
     host: str
     port: int
     devices: list[DeviceImage] = field(default_factory=list)
-    server: ModbusTcpServer | None = None
+    server: ModbusTcpServer | ModbusSerialServer | None = None
+    framer: str = "socket"
+    serial: SerialLine | None = None
+
+    @classmethod
+    def of(cls, m: ModbusEndpoint, serve_paths: Mapping[str, str] | None = None) -> Endpoint:
+        """The server a device's ``modbus`` link needs; a serial line is opened at
+        ``serve_paths[port]`` when given (the far end of a virtual cable), else at its port."""
+        line = m.serial
+        if line is not None and serve_paths and line.port in serve_paths:
+            line = replace(line, port=serve_paths[line.port])
+        return cls(m.host, m.port, framer=m.framer, serial=line)
 
     async def start(self) -> None:
         """Listen (inside the running event loop)."""
         if self.server is not None:
             return
-        server = ModbusTcpServer([d.sim_device() for d in self.devices],
-                                 address=(self.host, self.port))
+        devices = [d.sim_device() for d in self.devices]
+        server: ModbusTcpServer | ModbusSerialServer
+        if self.serial is not None:
+            line = self.serial
+            server = ModbusSerialServer(devices, framer=FramerType.RTU, port=line.port,
+                                        baudrate=line.baudrate, bytesize=line.bytesize,
+                                        parity=line.parity, stopbits=line.stopbits,
+                                        trace_packet=self._bus_silence)
+        else:
+            framer = FramerType.RTU if self.framer == "rtu" else FramerType.SOCKET
+            server = ModbusTcpServer(devices, address=(self.host, self.port), framer=framer)
         await server.serve_forever(background=True)
         self.server = server
+
+    def _bus_silence(self, sending: bool, frame: bytes) -> bytes:
+        """On a serial bus an absent or dead unit is silent: drop answers for unit ids nobody
+        serves (the RTU frame starts with the unit id) or whose device is offline."""
+        if sending and frame:
+            device = next((d for d in self.devices if d.unit_id == frame[0]), None)
+            if device is None or device.offline:
+                return b""
+        return frame
 
     async def stop(self) -> None:
         if self.server is not None:
@@ -184,12 +220,12 @@ class CampServers:
     Attributes
     ----------
     endpoints : dict
-        ``{(host, port): Endpoint}``.
+        ``{link: Endpoint}`` (:attr:`microgrid.site.ModbusEndpoint.link`).
     devices : dict
         ``{device name: DeviceImage}``.
     """
 
-    def __init__(self, endpoints: dict[tuple[str, int], Endpoint]):
+    def __init__(self, endpoints: dict[str, Endpoint]):
         self.endpoints = endpoints
         self.devices = {d.name: d for e in endpoints.values() for d in e.devices}
 
@@ -222,8 +258,9 @@ class CampServers:
             await e.stop()
 
 
-async def serve_camp(site: Any, camp: Camp) -> CampServers:
-    """Start one Modbus TCP server per (host, port) in the site file, serving the camp.
+async def serve_camp(site: Any, camp: Camp, *,
+                     serve_paths: Mapping[str, str] | None = None) -> CampServers:
+    """Start one Modbus server per link in the site file (TCP, RTU over TCP, serial line).
 
     Parameters
     ----------
@@ -231,6 +268,9 @@ async def serve_camp(site: Any, camp: Camp) -> CampServers:
         Devices and their ``modbus`` endpoints (anything with ``.devices`` works).
     camp : Camp
         ``device_values(name)`` and ``command(name, point, value)``.
+    serve_paths : mapping, optional
+        ``{site serial port: path to serve it on}``, e.g. the server end of a
+        :class:`~microgrid.simulator.serial_link.VirtualSerialLink`.
 
     Returns
     -------
@@ -242,13 +282,12 @@ async def serve_camp(site: Any, camp: Camp) -> CampServers:
     ConfigError
         Unknown profile, or two devices with the same unit id on one endpoint.
     """
-    endpoints: dict[tuple[str, int], Endpoint] = {}
+    endpoints: dict[str, Endpoint] = {}
     for device in site.devices:
         m = device.modbus
-        ep = endpoints.setdefault((m.host, m.port), Endpoint(m.host, m.port))
+        ep = endpoints.setdefault(m.link, Endpoint.of(m, serve_paths))
         if any(d.unit_id == m.unit_id for d in ep.devices):
-            from microgrid.errors import ConfigError
-            raise ConfigError(f"unit id {m.unit_id} used twice on {m.host}:{m.port}",
+            raise ConfigError(f"unit id {m.unit_id} used twice on {m.link}",
                               key=f"{device.name}.modbus.unit_id")
         ep.devices.append(DeviceImage(device.name, load_profile(m.profile), m.unit_id, camp,
                                       nameplate(device)))
