@@ -24,7 +24,7 @@ _PROFILE_KEYS = {"name", "description", "kind", "measurement", "sentinels", "bas
                  "models", "constants", "scale_factors", "read", "function", "points", "source"}
 _POINT_KEYS = {"field", "model", "point", "address", "type", "scale", "unit", "access", "min",
                "max", "enum", "of", "enable", "keys", "key_address", "nonzero_raw",
-               "description", "vendor_specific", "alternatives"}
+               "description", "vendor_specific", "alternatives", "sf_address", "sf_value"}
 
 
 class ProfileError(ConfigError):
@@ -52,7 +52,8 @@ class Point:
     scale : float
         Field value = raw × 10^sf × scale (sign included: -0.001 flips W to + discharge kW).
     sf_address : int or None
-        SunSpec scale-factor register read at decode time (dynamic).
+        Scale-factor (exponent) register read at decode time: a SunSpec ``*_SF`` point, or a
+        vendor map's exponent register (``sf_address`` in the profile file).
     sf_value : int or None
         Scale-factor exponent the simulator serves at ``sf_address``.
     minimum, maximum : float or None
@@ -327,6 +328,11 @@ def _point_checked(key: str, raw: Mapping[str, Any], path: str, resolver) -> Poi
         if ptype not in TYPE_SIZE and ptype != "float32":
             raise _err(path, f"{key}.type", f"unknown type {ptype!r}")
         size, source = TYPE_SIZE.get(ptype, 2), f"address {address}"
+        if "sf_address" in raw:  # a vendor map's exponent register (value = raw × 10^sf)
+            if "sf_value" not in raw:
+                raise _err(path, f"{key}.sf_value", "missing: the exponent the simulator serves "
+                           "at sf_address")
+            sf_address, sf_value = int(raw["sf_address"]), int(raw["sf_value"])
     else:
         raise _err(path, key, "needs 'model' and 'point' (sunspec) or 'address' and 'type'")
     named = "keys" in raw or "enum" in raw

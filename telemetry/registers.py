@@ -38,24 +38,46 @@ class OutOfLimitsError(WriteError):
 # ---------------------------------------------------------------------------------------------
 # raw values with the profile's sentinel convention
 
-#: DSE GenComm reserved values (top 8 of the unsigned range), by offset from the top.
+#: DSE GenComm reserved values (the top 8 of the register's range), by offset from the top.
 DSE_SENTINELS = ("unimplemented", "over measurable range", "under measurable range",
                  "transducer fault", "bad data", "high digital input", "low digital input",
                  "reserved")
+#: Register types whose GenComm range is signed: their sentinels sit below the largest positive
+#: number (0x7FFF, 0x7FFFFFFF), not below 0xFFFF (DSE "GenComm communications protocol for use
+#: with 550, 555, 5210 and 5220 controllers", GenComm 1.29, "Unimplemented register and field
+#: values"; coolant temperature example: 0x7FFE over range, 0x7FFD under, 0x7FFC sender fault).
+DSE_SIGNED_TYPES = ("int16", "int32", "int64")
 
 
-def dse_sentinel(regs: Sequence[int]) -> str | None:
-    """Meaning of a DSE reserved value (16 or 32 bit, signed or not), else None."""
+def dse_sentinel(regs: Sequence[int], signed: bool = False) -> str | None:
+    """Meaning of a DSE reserved value (16 or 32 bit), else None.
+
+    Parameters
+    ----------
+    regs : sequence of int
+        The point's registers, high word first.
+    signed : bool
+        The point is signed (reserved values below 0x7FFF...), else unsigned (below 0xFFFF...).
+    """
     value = 0
     for r in regs:
         value = (value << 16) | r
-    top = (1 << (16 * len(regs))) - 1
-    return DSE_SENTINELS[top - value] if top - value < len(DSE_SENTINELS) else None
+    top = (1 << (16 * len(regs) - (1 if signed else 0))) - 1
+    below = top - value
+    return DSE_SENTINELS[below] if 0 <= below < len(DSE_SENTINELS) else None
 
 
-def _raw(sentinels: str, ptype: str, regs: Sequence[int]):
+def dse_unimplemented(ptype: str, size: int) -> list[int]:
+    """Registers of GenComm's "unimplemented" value for a point: the largest number of its
+    range (0xFFFF.. unsigned, 0x7FFF.. signed)."""
+    top = (1 << (16 * size - (1 if ptype in DSE_SIGNED_TYPES else 0))) - 1
+    return [(top >> (16 * (size - 1 - i))) & 0xFFFF for i in range(size)]
+
+
+def _raw(sentinels: str, ptype: str, regs: Sequence[int]) -> int | float | str | None:
     """Raw value under the profile's sentinel convention (None = missing)."""
-    if sentinels == "dse" and ptype not in ("string", "float32", "float64") and dse_sentinel(regs):
+    if (sentinels == "dse" and ptype not in ("string", "float32", "float64")
+            and dse_sentinel(regs, signed=ptype in DSE_SIGNED_TYPES)):
         return None
     return raw_value(ptype, regs, sentinels=sentinels == "sunspec")
 
@@ -198,7 +220,7 @@ def encode(profile: Profile, values: Mapping[str, Any],
 def _point_registers(profile: Profile, p: Point, raw: Any) -> list[int]:
     """Registers of a raw value; None -> the profile's "missing" value."""
     if raw is None and profile.sentinels == "dse" and p.type not in ("float32", "float64"):
-        return [0xFFFF] * p.size
+        return dse_unimplemented(p.type, p.size)
     return raw_registers(p.type, p.size, raw)
 
 

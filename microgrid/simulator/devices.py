@@ -1,13 +1,16 @@
 """What each simulated device reports: the camp state seen through docs/architecture.md §4 field names.
 
 Also the small device-level models that the camp balance does not need: battery pack
-voltage, temperature and state of health, and lifetime counters of a camp in service.
+voltage, temperature and state of health, lifetime counters of a camp in service, and the
+plant-health values of :mod:`microgrid.simulator.health` (frequency, voltages, currents, engine
+and battery health).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from microgrid.simulator import health
 from microgrid.site import Battery, Genset, LoadMeter, PvArray
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -71,7 +74,8 @@ class DeviceViews:
                 "energy_total_kwh": self.pv0[a.name] + c.state.pv_energy_total_kwh[a.name],
                 "power_limit_pct": c.setpoints.pv_limit_pct.get(a.name, 100.0),
                 "power_limit_revert_s": c.pv_revert_s[a.name],
-                "status": float(status)}
+                "status": float(status),
+                **health.ac_values(used, health.INVERTER_PF, self.forming_load_fraction())}
 
     def battery(self, b: Battery) -> dict[str, float | str | None]:
         c, step = self.camp, self.camp.last_step
@@ -79,13 +83,17 @@ class DeviceViews:
         throughput = c.state.battery_charge_total_kwh[b.name] + c.state.battery_discharge_total_kwh[b.name]
         ch = c.setpoints.battery_charge_limit_kw.get(b.name)
         dis = c.setpoints.battery_discharge_limit_kw.get(b.name)
-        return {"power_kw": p, "soc_pct": soc,
-                "soh_pct": SOH_START_PCT - SOH_FADE_PCT_PER_CYCLE * throughput / (2 * b.capacity_kwh),
-                "voltage_v": pack_voltage_v(soc, p),
-                "temp_c": BATTERY_ROOM_C + BATTERY_HEAT_C * abs(p) / max(b.discharge_power_kw, b.charge_power_kw),
-                "charge_limit_kw": b.charge_power_kw if ch is None else min(ch, b.charge_power_kw),
-                "discharge_limit_kw": b.discharge_power_kw if dis is None else min(dis, b.discharge_power_kw),
-                "limits_revert_s": c.battery_revert_s[b.name]}
+        values = {"power_kw": p, "soc_pct": soc,
+                  "soh_pct": SOH_START_PCT - SOH_FADE_PCT_PER_CYCLE * throughput / (2 * b.capacity_kwh),
+                  "voltage_v": pack_voltage_v(soc, p),
+                  "temp_c": BATTERY_ROOM_C + BATTERY_HEAT_C * abs(p) / max(b.discharge_power_kw, b.charge_power_kw),
+                  "charge_limit_kw": b.charge_power_kw if ch is None else min(ch, b.charge_power_kw),
+                  "discharge_limit_kw": b.discharge_power_kw if dis is None else min(dis, b.discharge_power_kw),
+                  "limits_revert_s": c.battery_revert_s[b.name]}
+        values.update(health.battery_dc_values(p, values["voltage_v"], values["temp_c"], CELLS_SERIES,
+                                               values["charge_limit_kw"], values["discharge_limit_kw"]))
+        values.update(health.ac_values(p, health.BATTERY_PF, self.forming_load_fraction()))
+        return values
 
     def genset(self, g: Genset) -> dict[str, float | str | None]:
         c, step = self.camp, self.camp.last_step
@@ -101,13 +109,32 @@ class DeviceViews:
                 "energy_total_kwh": self.gen_kwh0[g.name] + s.genset_energy_total_kwh[g.name],
                 "fuel_total_l": s.genset_fuel_total_l[g.name],
                 "mode": c.setpoints.mode(g.name),
-                "base_load_kw": 0.0 if base is None else base}
+                "base_load_kw": 0.0 if base is None else base,
+                **health.engine_values(bool(on), p / g.rated_kw),
+                **self._genset_ac(bool(on), p)}
+
+    def _genset_ac(self, on: bool, p: float) -> dict[str, float]:
+        """A running set's AC values; a stopped one reads 0 V, 0 A, 0 Hz and has no power
+        factor (the field is absent: missing, not 0)."""
+        if on:
+            return health.ac_values(p, health.GENSET_PF, self.forming_load_fraction())
+        return {k: 0.0 for k in health.ac_values(0.0, 1.0, 0.0) if k != "power_factor"}
 
     def load_meter(self, m: LoadMeter) -> dict[str, float | str | None]:
         c, step = self.camp, self.camp.last_step
         n = len(c.site.load_meters)  # several meters: each measures an equal share
-        return {"power_kw": (step.load_kw - step.unserved_kw) / n,
-                "energy_total_kwh": (self.load_kwh0 + c.state.load_energy_total_kwh) / n}
+        served = (step.load_kw - step.unserved_kw) / n
+        return {"power_kw": served,
+                "energy_total_kwh": (self.load_kwh0 + c.state.load_energy_total_kwh) / n,
+                **health.ac_values(served, health.CAMP_LOAD_PF, self.forming_load_fraction())}
+
+    def forming_load_fraction(self) -> float:
+        """Camp load over what the grid-forming units can give now (running gensets' ratings
+        plus the batteries' discharge ratings): the loading the frequency droops with. [-]"""
+        c, step = self.camp, self.camp.last_step
+        capacity = (sum(g.rated_kw for g in c.site.gensets if step.genset_on[g.name])
+                    + sum(b.discharge_power_kw for b in c.site.batteries))
+        return step.load_kw / capacity if capacity > 0 else 0.0
 
     def totals(self) -> dict[str, float]:
         s = self.camp.state

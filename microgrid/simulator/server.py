@@ -29,6 +29,7 @@ from pymodbus.server import ModbusSerialServer, ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
 from microgrid.errors import ConfigError
+from microgrid.simulator.health import EASYGEN_PROTOCOL_ID
 from microgrid.site import Battery, Genset, ModbusEndpoint, PvArray, SerialLine
 from telemetry.registers import NotWritableError, OutOfLimitsError, Profile, decode_write, encode, load_profile
 
@@ -53,7 +54,8 @@ def nameplate(device: Any) -> dict[str, float]:
     -------
     dict
         Battery: ``capacity_kwh``, ``charge_rated_kw``, ``discharge_rated_kw``;
-        PV: ``rated_kw``; genset: ``rated_kw``. [kWh, kW]
+        PV: ``rated_kw``; genset: ``rated_kw`` and the ``protocol_id`` an easYgen reports
+        (:data:`microgrid.simulator.health.EASYGEN_PROTOCOL_ID`). [kWh, kW]
     """
     if isinstance(device, Battery):
         return {"capacity_kwh": device.capacity_kwh, "charge_rated_kw": device.charge_power_kw,
@@ -61,7 +63,7 @@ def nameplate(device: Any) -> dict[str, float]:
     if isinstance(device, (PvArray,)):
         return {"rated_kw": device.inverter_kw}
     if isinstance(device, Genset):
-        return {"rated_kw": device.rated_kw}
+        return {"rated_kw": device.rated_kw, "protocol_id": float(EASYGEN_PROTOCOL_ID)}
     return {}
 
 

@@ -222,7 +222,15 @@ def _example_site_on_free_ports():
 #: Resolution of each served field (scale factors of the profiles), for comparisons.
 RESOLUTION = {"ac_power_kw": 0.01, "energy_total_kwh": 1.0, "power_kw": 0.1, "soc_pct": 0.1,
               "soh_pct": 0.1, "voltage_v": 0.1, "temp_c": 0.1, "load_pct": 0.1,
-              "fuel_rate_lph": 0.1, "run_hours_h": 1 / 3600, "base_load_kw": 0.1}
+              "fuel_rate_lph": 0.1, "run_hours_h": 1 / 3600, "base_load_kw": 0.1,
+              # plant health: SunSpec SFs of the profiles, DSE 0.1 V / 0.1 A / 0.1 Hz / 1 degC
+              "frequency_hz": 0.1, "voltage_l1_l2_v": 0.1, "voltage_l2_l3_v": 0.1,
+              "voltage_l3_l1_v": 0.1, "current_l1_a": 0.1, "current_l2_a": 0.1,
+              "current_l3_a": 0.1, "power_factor": 0.001, "reactive_power_kvar": 0.01,
+              "current_a": 0.1, "cell_voltage_max_v": 0.001, "cell_voltage_min_v": 0.001,
+              "module_temp_max_c": 0.1, "module_temp_min_c": 0.1, "charge_current_limit_a": 1.0,
+              "discharge_current_limit_a": 1.0, "oil_pressure_kpa": 1.0, "coolant_temp_c": 1.0,
+              "engine_battery_v": 0.1}
 
 
 def test_virtual_camp_served_over_modbus():

@@ -41,12 +41,13 @@ def test_bad_range():
 
 
 def test_profile_plans():
-    # inverter: W..St (40084..40108) and the 123 controls with their SF (40127..40145): the
-    # 18-register gap is within the profile's max_gap_registers (64), so one read of 62
-    assert profile_reads(load_profile("sunspec_inverter")) == [Read(40084, 62)]
-    assert profile_reads(load_profile("load_meter")) == [Read(52, 22)]
+    # inverter: AphA..St (40073..40108, the health points from A) and the 123 controls with
+    # their SF (40127..40145): the 18-register gap is within max_gap_registers (64): one read
+    assert profile_reads(load_profile("sunspec_inverter")) == [Read(40073, 73)]
+    # meter: phase currents 6..11 and power..energy 52..73 joined (gap 40 <= 48), L-L volts apart
+    assert profile_reads(load_profile("load_meter")) == [Read(6, 68), Read(200, 6)]
     genset = profile_reads(load_profile("dse_genset"))
-    assert Read(1027, 4) in genset and all(r.count <= 125 for r in genset)
+    assert Read(1024, 26) in genset and all(r.count <= 125 for r in genset)   # page 4 0..25
 
 
 def test_merge_results_skips_failed_reads():

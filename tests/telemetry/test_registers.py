@@ -141,7 +141,9 @@ def test_encode_decode_round_trip_inverter(inverter):
     assert [image[40070], image[40071]] == [103, 50]
     assert [image[40148], image[40149]] == [0xFFFF, 0]          # end marker
     assert image[40084] == 12345 and image[40085] == 1          # W_SF = 1: 10 W steps
-    assert decode(inverter, image) == values
+    out = decode(inverter, image)
+    assert {k: out[k] for k in values} == values
+    assert all(out[k] is None for k in set(out) - set(values))  # health points not served
 
 
 def test_battery_sign_and_percent_of_rating(storage):
@@ -161,19 +163,31 @@ def test_dse_sentinels_decode_to_none(genset):
     image = encode(genset, {"mode": "auto", "power_kw": 250.0, "fuel_level_pct": 80,
                             "run_hours_h": 1.5, "starts": 3})
     assert decode(genset, image)["run_hours_h"] == 1.5
+    # unsigned points: the top 8 values of 0..0xFFFF(FFFF); signed points (GenComm 1.29,
+    # "Unimplemented register and field values"): the top 8 below 0x7FFF(FFFF)
     for regs, address, field in [([0xFFFF], 1027, "fuel_level_pct"),
                                  ([0xFFFE], 1027, "fuel_level_pct"),
                                  ([0xFFF8], 1027, "fuel_level_pct"),
-                                 ([0xFFFF, 0xFFFC], 1536, "power_kw"),
+                                 ([0x7FFF, 0xFFFC], 1536, "power_kw"),
+                                 ([0x7FFC], 1025, "coolant_temp_c"),
                                  ([0xFFFF, 0xFFFF], 1808, "starts")]:
         broken = dict(image)
         broken.update(zip(range(address, address + len(regs)), regs))
         assert decode(genset, broken)[field] is None, (field, regs)
     image[1027] = 0xFFF7                                # just below the reserved range
     assert decode(genset, image)["fuel_level_pct"] == 0xFFF7
+    image[1536], image[1537] = 0xFFFF, 0xFFFC           # signed: -4 W, a value, not a sentinel
+    assert decode(genset, image)["power_kw"] == -0.004
+    image[1025] = 0xFFFF                                # -1 degC coolant: a value
+    assert decode(genset, image)["coolant_temp_c"] == -1
     assert dse_sentinel([0xFFFE]) == "over measurable range"
     assert dse_sentinel([0xFFFF, 0xFFFC]) == "transducer fault"
+    assert dse_sentinel([0x7FFE], signed=True) == "over measurable range"
+    assert dse_sentinel([0x7FFD], signed=True) == "under measurable range"
+    assert dse_sentinel([0xFFFF], signed=True) is None
     assert dse_sentinel([0x0001]) is None
+    served = encode(genset, {"load_pct": None, "coolant_temp_c": None, "oil_pressure_kpa": None})
+    assert served[1558] == 0x7FFF and served[1025] == 0x7FFF and served[1024] == 0xFFFF
 
 
 def test_dse_values(genset):
@@ -193,7 +207,8 @@ def test_load_meter_float32_and_nan():
     image = encode(meter, {"power_kw": 412.5, "energy_total_kwh": None})
     assert struct.pack(">HH", image[52], image[53]) == struct.pack(">f", 412500.0)
     out = decode(meter, image)
-    assert out == {"power_kw": 412.5, "energy_total_kwh": None}
+    assert out["power_kw"] == 412.5 and out["energy_total_kwh"] is None
+    assert all(v is None for k, v in out.items() if k != "power_kw")   # NaN served: missing
 
 
 # --------------------------------------------------------------------------------- writes
@@ -305,4 +320,8 @@ def test_storage_without_802_falls_back_to_713_and_124(storage):
     other = storage.with_chain([(1, 66), (103, 50), (713, 7), (124, 24)], 40000)
     assert other.point("soc_pct").address == 40002 + 68 + 52 + 4        # 713 SoC at offset 4
     assert other.point("power_kw").address == 40070 + 14                 # 103 W
-    assert set(other.missing) == {"voltage_v", "temp_c", "discharge_rated_kw"}
+    assert set(other.missing) == {"voltage_v", "temp_c", "discharge_rated_kw", "current_a",
+                                  "cell_voltage_max_v", "cell_voltage_min_v", "module_temp_max_c",
+                                  "module_temp_min_c", "charge_current_limit_a",
+                                  "discharge_current_limit_a"}
+    assert other.point("frequency_hz").address == 40070 + 16            # AC side from 103 Hz
