@@ -231,7 +231,15 @@ class Poller:
             await self.connections.close_all()
 
     # ------------------------------------------------------------------------- scheduling
+    def _reap(self) -> None:
+        """Forget finished link tasks (their readings are already in ``_ready``)."""
+        for key, task in list(self._inflight.items()):
+            if task.done():
+                del self._inflight[key]
+                task.result()
+
     def _start(self, now: datetime, devices: list[_Device]) -> None:
+        self._reap()
         by_link: dict[str, list[_Device]] = {}
         for d in devices:
             if d.conn.key not in self._inflight:
@@ -244,10 +252,7 @@ class Poller:
         tasks = list(self._inflight.values())
         if tasks:
             await asyncio.wait(tasks, timeout=wait_s)
-        for key, task in list(self._inflight.items()):
-            if task.done():
-                del self._inflight[key]
-                task.result()
+        self._reap()
         results, self._ready = self._ready, []
         order = {name: i for i, name in enumerate(self._devices)}
         results.sort(key=lambda r: order[r.name])  # the site file's order, whoever answered first

@@ -106,3 +106,76 @@ def test_missing_file_and_bad_toml(tmp_path):
     bad.write_text("[site\nname = 'x'\n")
     with pytest.raises(ConfigError, match=r"bad\.toml: not valid TOML"):
         load_site(bad)
+
+
+# -- serial lines and gateways (the modbus table) ------------------------------------------
+def _serial(raw: dict, **extra) -> dict:
+    """The meter on an RS-485 line instead of TCP."""
+    raw["load_meter"][0]["modbus"] = {"serial": "/dev/ttyUSB0", "unit_id": 7,
+                                      "profile": "load_meter", **extra}
+    return raw
+
+
+def test_serial_device_defaults_to_9600_8n1_rtu():
+    site = site_from_dict(_serial(example_raw()), "camp.toml")
+    m = site.load_meters[0].modbus
+    assert (m.host, m.port, m.framer, m.unit_id) == ("", 0, "rtu", 7)
+    line = m.serial
+    assert (line.port, line.baudrate, line.parity, line.stopbits, line.bytesize) == \
+        ("/dev/ttyUSB0", 9600, "N", 1, 8)
+    assert m.link == "serial:/dev/ttyUSB0" and m.retries == 1 and m.request_pause_s == 0.0
+
+
+def test_gateway_rtu_over_tcp_retries_and_pause():
+    raw = example_raw()
+    raw["genset"][0]["modbus"].update(framer="rtu", retries=0, request_pause_s=0.05, timeout_s=0.4)
+    raw["genset"][1]["modbus"].update(port=15041, unit_id=2, framer="rtu")   # same gateway
+    site = site_from_dict(raw, "camp.toml")
+    a, b = site.gensets[0].modbus, site.gensets[1].modbus
+    assert a.framer == "rtu" and a.serial is None and (a.retries, a.request_pause_s) == (0, 0.05)
+    assert a.link == b.link == "rtu+tcp://127.0.0.1:15041"
+    assert site.gensets[2].modbus.link == "127.0.0.1:15043"      # Modbus TCP framing
+
+
+@pytest.mark.parametrize("modbus, key, words", [
+    ({"serial": "/dev/ttyUSB0", "host": "10.0.0.5", "profile": "load_meter"}, "host", "not both"),
+    ({"serial": "/dev/ttyUSB0", "port": 502, "profile": "load_meter"}, "port", "has none"),
+    ({"serial": "/dev/ttyUSB0", "framer": "socket", "profile": "load_meter"}, "framer", "RTU"),
+    ({"serial": "/dev/ttyUSB0", "parity": "X", "profile": "load_meter"}, "parity", "'N', 'E', 'O'"),
+    ({"serial": "/dev/ttyUSB0", "baudrate": 9601, "profile": "load_meter"}, "baudrate", "9600"),
+    ({"serial": "/dev/ttyUSB0", "stopbits": 3, "profile": "load_meter"}, "stopbits", "one of 1, 2"),
+    ({"serial": "", "profile": "load_meter"}, "serial", "/dev/ttyUSB0"),
+    ({"host": "10.0.0.5", "port": 502, "baudrate": 9600, "profile": "load_meter"}, "baudrate",
+     "needs 'serial'"),
+    ({"port": 502, "profile": "load_meter"}, "host", "or 'serial'"),
+    ({"host": "10.0.0.5", "profile": "load_meter"}, "port", "required with 'host'"),
+    ({"host": "10.0.0.5", "port": 502, "framer": "ascii", "profile": "load_meter"}, "framer",
+     "'socket', 'rtu'"),
+    ({"host": "10.0.0.5", "port": 502, "retries": 11, "profile": "load_meter"}, "retries",
+     "out of range"),
+    ({"serial": "/dev/ttyUSB0", "bauds": 9600, "profile": "load_meter"}, "bauds",
+     "did you mean 'baudrate'"),
+])
+def test_bad_modbus_tables_name_the_key(modbus, key, words):
+    raw = example_raw()
+    raw["load_meter"][0]["modbus"] = modbus
+    with pytest.raises(ConfigError) as err:
+        site_from_dict(raw, "camp.toml")
+    assert err.value.key == f"load_meter[camp-main].modbus.{key}"
+    assert err.value.path == "camp.toml" and words in str(err.value)
+
+
+def test_one_bus_one_line_setting_and_unique_units():
+    raw = _serial(example_raw())
+    raw["load_meter"].append({"name": "meter-2", "modbus": {
+        "serial": "/dev/ttyUSB0", "baudrate": 19200, "unit_id": 8, "profile": "load_meter"}})
+    with pytest.raises(ConfigError) as err:
+        site_from_dict(raw, "camp.toml")
+    assert err.value.key == "load_meter[meter-2].modbus.serial"
+    assert "also used by 'camp-main' with other line settings" in str(err.value)
+    raw["load_meter"][1]["modbus"].update(baudrate=9600, unit_id=7)
+    with pytest.raises(ConfigError, match="serial:/dev/ttyUSB0 unit 7 is also used by 'camp-main'"):
+        site_from_dict(raw, "camp.toml")
+    raw["load_meter"][1]["modbus"]["unit_id"] = 8
+    site = site_from_dict(raw, "camp.toml")
+    assert [m.modbus.link for m in site.load_meters] == ["serial:/dev/ttyUSB0"] * 2

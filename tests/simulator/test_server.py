@@ -2,10 +2,12 @@
 
 import asyncio
 import dataclasses
+import os
 import socket
 
 import pytest
 from pymodbus.client import AsyncModbusTcpClient
+from pymodbus.exceptions import ModbusIOException
 
 from microgrid.simulator.server import serve_camp
 from microgrid.site import Battery, Genset, LoadMeter, ModbusEndpoint, PvArray
@@ -278,3 +280,99 @@ def test_virtual_camp_served_over_modbus():
             await servers.stop()
     asyncio.run(main())
     assert camp.setpoints.pv_limit_pct["pv-north"] == 50.0
+
+
+# ------------------------------------------------------------------ serial lines and RTU over TCP
+
+def test_virtual_serial_link_carries_bytes_both_ways_and_attach_keeps_real_files(tmp_path):
+    from microgrid.errors import ConfigError
+    from microgrid.simulator.serial_link import VirtualSerialLink, attach
+
+    with VirtualSerialLink() as link:
+        client = os.open(link.client_path, os.O_RDWR | os.O_NOCTTY)
+        server = os.open(link.server_path, os.O_RDWR | os.O_NOCTTY)
+        try:
+            os.write(client, b"\x07\x04\x00\x34\x00\x02")
+            assert _read_exactly(server, 6) == b"\x07\x04\x00\x34\x00\x02"
+            os.write(server, bytes(range(256)))                      # raw: every byte value
+            assert _read_exactly(client, 256) == bytes(range(256))
+        finally:
+            os.close(client)
+            os.close(server)
+        path = attach(str(tmp_path / "rs485"), link)
+        assert path.is_symlink() and os.readlink(path) == link.client_path
+        real = tmp_path / "ttyUSB0"
+        real.write_text("a device")
+        with pytest.raises(ConfigError, match="is not a symlink"):
+            attach(str(real), link)
+
+
+def _read_exactly(fd, n, timeout_s=2.0):
+    import select
+    out = b""
+    while len(out) < n:
+        ready, _, _ = select.select([fd], [], [], timeout_s)
+        assert ready, f"only {len(out)} of {n} bytes arrived"
+        out += os.read(fd, n - len(out))
+    return out
+
+
+def test_serial_line_serves_rtu_and_absent_or_dead_units_stay_silent():
+    from pymodbus.client import AsyncModbusSerialClient
+
+    from microgrid.simulator.serial_link import VirtualSerialLink
+    from microgrid.site import SerialLine
+
+    async def main():
+        with VirtualSerialLink() as link:
+            line = SerialLine("/dev/ttyUSB-site", 19200)          # a pty takes no parity bit
+            m = ModbusEndpoint(host="", port=0, unit_id=7, profile="load_meter", framer="rtu",
+                               serial=line)
+            pv = ModbusEndpoint(host="", port=0, unit_id=3, profile="sunspec_inverter",
+                                framer="rtu", serial=line)
+            site = TinySite(devices=(LoadMeter("meter", m), PvArray("pv-1", 250, 220, 10, 180, 14,
+                                                                    -0.0037, pv)))
+            servers = await serve_camp(site, StandInCamp(),
+                                       serve_paths={line.port: link.server_path})
+            assert list(servers.endpoints) == ["serial:/dev/ttyUSB-site"]   # one bus, one server
+            client = AsyncModbusSerialClient(link.client_path, baudrate=19200,
+                                             timeout=0.3, retries=0)
+            await client.connect()
+            try:
+                r = await client.read_input_registers(52, count=2, device_id=7)
+                assert not r.isError() and r.registers[0] << 16 | r.registers[1] == 0x48C96A80
+                r = await client.read_holding_registers(40000, count=2, device_id=3)
+                assert r.registers == [0x5375, 0x6E53]
+                with pytest.raises(ModbusIOException):              # unit 9: nobody answers
+                    await client.read_input_registers(52, count=2, device_id=9)
+                servers.set_offline("meter")
+                with pytest.raises(ModbusIOException):              # a dead unit is silent
+                    await client.read_input_registers(52, count=2, device_id=7)
+            finally:
+                client.close()
+                await servers.stop()
+    asyncio.run(main())
+
+
+def test_rtu_framer_over_tcp_like_a_gateway():
+    from pymodbus.framer import FramerType
+
+    async def main():
+        port = _free_port()
+        m = ModbusEndpoint(host="127.0.0.1", port=port, unit_id=5, profile="dse_genset", framer="rtu")
+        servers = await serve_camp(TinySite(devices=(Genset("dg-1", 400, 30, 0.08, 0.25, 60, 30,
+                                                            0, 1000, m),)), StandInCamp())
+        rtu = AsyncModbusTcpClient("127.0.0.1", port=port, framer=FramerType.RTU, timeout=1,
+                                   retries=0)
+        mbap = AsyncModbusTcpClient("127.0.0.1", port=port, timeout=0.5, retries=0)
+        try:
+            assert await rtu.connect() and await mbap.connect()
+            r = await rtu.read_holding_registers(1808, count=2, device_id=5)
+            assert r.registers == [0, 3]                              # starts, over RTU frames
+            with pytest.raises(ModbusIOException):                    # an MBAP frame is not RTU
+                await mbap.read_holding_registers(1808, count=2, device_id=5)
+        finally:
+            rtu.close()
+            mbap.close()
+            await servers.stop()
+    asyncio.run(main())

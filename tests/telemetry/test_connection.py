@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import pytest
 from poll_testkit import example_site, free_port, standin_camp
 
 from microgrid.errors import DeviceError
 from microgrid.simulator.server import serve_camp
+from microgrid.site import SerialLine
 from telemetry.connection import Connections, DeviceConnectionError, EndpointConnection, ModbusExceptionError
 from telemetry.registers import load_profile, plan_write
 
@@ -76,3 +78,26 @@ def test_refused_connection_names_the_endpoint_and_reopens_later():
         finally:
             await servers.stop()
     asyncio.run(main())
+
+
+def test_missing_serial_port_names_the_link():
+    async def main():
+        c = EndpointConnection("", 0, serial=SerialLine("/dev/ttyNOPE-camp"), timeout_s=0.3)
+        assert c.key == "serial:/dev/ttyNOPE-camp" and c.framer == "rtu"
+        with pytest.raises(DeviceConnectionError) as err:
+            await c.read(7, 52, 2, function="input")
+        assert str(err.value).startswith("device 'serial:/dev/ttyNOPE-camp unit 7': cannot ")
+    asyncio.run(main())
+
+
+def test_devices_on_one_link_share_its_connection():
+    site = example_site()
+    a, b = site.gensets[0], site.gensets[1]
+    gateway = dataclasses.replace(a.modbus, framer="rtu", timeout_s=0.5, request_pause_s=0.02)
+    b_same = dataclasses.replace(gateway, unit_id=2, timeout_s=0.8)
+    connections = Connections()
+    first = connections.for_modbus(gateway)
+    assert connections.for_modbus(b_same) is first and len(connections) == 1
+    assert (first.timeout_s, first.pause_s, first.gap_s) == (0.8, 0.02, 0.02)   # the longest
+    tcp = connections.for_modbus(dataclasses.replace(b.modbus, port=a.modbus.port))
+    assert tcp is not first and tcp.key == f"127.0.0.1:{a.modbus.port}"   # other framing
