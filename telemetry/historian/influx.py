@@ -8,8 +8,10 @@ for 401/403, :class:`~telemetry.historian.base.WriteRejected` for other 4xx on w
 name the URL and database, never a password or token (credentials travel in headers, never in
 the URL).
 
-The 2.x path cannot be exercised against a server here (only InfluxDB 1.6 is installed); its
-argument building is tested (``write_kwargs``) and its query path is the 1.x one.
+The 2.x write path runs in the tests against a real server implementing InfluxDB's
+``/api/v2/write``: Debian's VictoriaMetrics (``tests/telemetry/test_influx_v2.py``: points read
+back through its export API, the spool across an outage, a refused token). Its InfluxQL read
+path is the 1.x one, tested against the real influxd.
 """
 
 from __future__ import annotations
