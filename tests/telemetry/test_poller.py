@@ -224,3 +224,58 @@ def _site_file(site, folder=None):
     path = folder / "site.toml"
     path.write_text(text)
     return path
+
+
+#: Plant-health fields (docs/architecture.md §4) each device kind of the example camp reports.
+HEALTH = {
+    "pv_inverter": ("frequency_hz", "voltage_l1_l2_v", "current_l1_a", "power_factor",
+                    "reactive_power_kvar"),
+    "battery": ("soh_pct", "current_a", "cell_voltage_max_v", "module_temp_max_c",
+                "module_temp_min_c", "charge_current_limit_a", "discharge_current_limit_a",
+                "frequency_hz", "voltage_l1_l2_v", "current_l1_a", "power_factor"),
+    "genset": ("oil_pressure_kpa", "coolant_temp_c", "engine_battery_v", "frequency_hz",
+               "voltage_l1_l2_v", "current_l1_a", "load_pct"),
+    "load_meter": ("frequency_hz", "voltage_l1_l2_v", "voltage_l3_l1_v", "current_l3_a",
+                   "power_factor", "reactive_power_kvar"),
+}
+
+
+@pytest.mark.integration
+def test_virtual_camp_health_points_reach_the_store(influx_database):
+    """The real virtual camp, polled over Modbus, written by the project's InfluxDB writer:
+    every device's plant-health fields are in the reading and in the store."""
+    from microgrid.simulator.camp import VirtualCamp
+    from telemetry.historian.influx import InfluxV1Historian
+
+    url, db = influx_database
+    site = example_site()
+    camp_clock = ManualClock(T0)
+    camp = VirtualCamp(site, camp_clock)
+    camp.command("dg-1", "mode", "run")                 # one set running, two stopped
+    camp_clock.advance(120)
+
+    async def main():
+        async with polled_camp(site, camp, clock=ManualClock(T0), cycle_wait_s=None) as (_, poller):
+            return await poller.poll_all()
+    cycle = asyncio.run(main())
+    for r in cycle.readings:
+        missing = [f for f in HEALTH[r.measurement] if f not in r.fields]
+        assert r.fields["online"] == 1 and not missing, (r.device, missing)
+    by = {r.device: r.fields for r in cycle.readings}
+    assert 49.5 < by["camp-main"]["frequency_hz"] <= 50.0 and 380 < by["camp-main"]["voltage_l1_l2_v"] < 410
+    running = [g.name for g in site.gensets if by[g.name]["running"] == 1]
+    stopped = [g.name for g in site.gensets if by[g.name]["running"] == 0]
+    assert running == ["dg-1"] and len(stopped) == 2
+    assert all(by[n]["oil_pressure_kpa"] > 250 and by[n]["coolant_temp_c"] > 70 for n in running)
+    assert 49.5 < by["dg-1"]["frequency_hz"] <= 50.0 and by["dg-1"]["current_l1_a"] > 0
+    assert all(by[n]["oil_pressure_kpa"] == 0 and by[n]["frequency_hz"] == 0 for n in stopped)
+    with InfluxV1Historian(url, db) as store:
+        store.write(cycle.readings)
+        for kind, fields in HEALTH.items():
+            select = ", ".join(f'last("{f}") AS "{f}"' for f in fields)
+            (result,) = store.raw_influxql(f'SELECT {select} FROM "{kind}" GROUP BY "device"')
+            for series in result["series"]:
+                row = dict(zip(series["columns"], series["values"][0]))
+                device = series["tags"]["device"]
+                for f in fields:
+                    assert row[f] == pytest.approx(by[device][f]), (device, f)
