@@ -6,9 +6,12 @@ from dashboards.environment import environment_dashboard
 from dashboards.generators import generators_dashboard
 from dashboards.model import Dashboard
 from dashboards.overview import overview_dashboard
+from dashboards.plant_health import plant_health_dashboard
 from microgrid.site import Site
 
 
 def all_dashboards(site: Site | None = None) -> tuple[Dashboard, ...]:
-    """Overview, generators and environment, ``$site`` pre-selected when a site is given."""
-    return (overview_dashboard(site), generators_dashboard(site), environment_dashboard(site))
+    """Overview, generators, plant health and environment, ``$site`` pre-selected when a site
+    is given."""
+    return (overview_dashboard(site), generators_dashboard(site), plant_health_dashboard(site),
+            environment_dashboard(site))

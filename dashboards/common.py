@@ -50,7 +50,7 @@ def series(title: str, targets: tuple[tuple[str, str], ...], unit: str, *, w: in
            h: int = 8, description: str = "", **opts) -> Panel:
     """A time series panel; ``targets`` are ``(query, alias)`` pairs (refIds A, B, ...); an
     empty alias names each series by its column (``AS "..."``)."""
-    field_keys = {"decimals", "min", "max", "mappings", "thresholds"}
+    field_keys = {"decimals", "min", "max", "mappings", "thresholds", "base_color"}
     field = {k: opts.pop(k) for k in list(opts) if k in field_keys}
     ts = tuple(Target(chr(ord("A") + i), query, alias or "$col")
                for i, (query, alias) in enumerate(targets))
@@ -59,10 +59,12 @@ def series(title: str, targets: tuple[tuple[str, str], ...], unit: str, *, w: in
 
 
 def per_device(title: str, query: str, unit: str, *, description: str = "",
-               decimals: int | None = 1, w: int = 8, h: int = 6) -> Panel:
-    """A bar gauge with one bar per genset (``GROUP BY "device"``)."""
+               decimals: int | None = 1, w: int = 8, h: int = 6, **field) -> Panel:
+    """A bar gauge with one bar per device (``GROUP BY "device"``); ``field`` overrides the
+    field config (``min``, ``max``, ``thresholds``, ``base_color``)."""
+    config = {"min": 0, **field}
     return Panel(title, "bargauge", (Target("A", query, alias="$tag_device"),),
-                 FieldConfig(unit=unit, decimals=decimals, min=0), w=w, h=h,
+                 FieldConfig(unit=unit, decimals=decimals, **config), w=w, h=h,
                  description=description)
 
 

@@ -85,13 +85,16 @@ class FieldConfig:
     base_color: str = "green"
     thresholds: tuple[tuple[float, str], ...] = ()
 
-    def to_json(self, custom: Mapping[str, Any]) -> dict[str, Any]:
+    def to_json(self, custom: Mapping[str, Any], color_by_thresholds: bool = True) -> dict[str, Any]:
+        """``fieldConfig``; with thresholds, values take the threshold colours unless
+        ``color_by_thresholds`` is False (time series: one palette colour per series, the
+        thresholds drawn as lines)."""
         steps: list[dict[str, Any]] = [{"color": self.base_color, "value": None}]
         steps += [{"color": c, "value": v} for v, c in self.thresholds]
         d: dict[str, Any] = {"unit": self.unit, "color": {"mode": "palette-classic"},
                              "thresholds": {"mode": "absolute", "steps": steps},
                              "mappings": [], "custom": dict(custom)}
-        if self.thresholds:
+        if self.thresholds and color_by_thresholds:
             d["color"] = {"mode": "thresholds"}
         for key in ("decimals", "min", "max"):
             if getattr(self, key) is not None:
@@ -152,7 +155,7 @@ class Panel:
                 "gridPos": {"x": x, "y": y, "w": self.w, "h": self.h},
                 "datasource": ds.to_json(),
                 "targets": [t.to_json(ds) for t in self.targets],
-                "fieldConfig": self.field.to_json(self._custom()),
+                "fieldConfig": self.field.to_json(self._custom(), self.kind != "timeseries"),
                 "options": self._options()}
 
     def _custom(self) -> dict[str, Any]:
@@ -162,7 +165,9 @@ class Panel:
                 "lineInterpolation": "stepAfter" if self.steps else "linear",
                 "fillOpacity": 80 if self.bars else (30 if self.stacked else 10),
                 "lineWidth": 1, "showPoints": "never", "spanNulls": False,
-                "stacking": {"mode": "normal" if self.stacked else "none", "group": "A"}}
+                "stacking": {"mode": "normal" if self.stacked else "none", "group": "A"},
+                # a series keeps its palette colour; the thresholds are drawn as dashed lines
+                "thresholdsStyle": {"mode": "dashed" if self.field.thresholds else "off"}}
 
     def _options(self) -> dict[str, Any]:
         reduce = {"calcs": [self.reduce], "fields": "", "values": False}

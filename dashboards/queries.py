@@ -126,6 +126,63 @@ GENSET_KWH_PER_L = total('sum("genset_kwh") / sum("fuel_l")', "genset_energy", "
 BELOW_MIN_H = total('sum("below_min_h")', "genset_energy")
 
 
+# -- plant health (docs/architecture.md §4 health fields, per device) ----------------------
+RUNNING = '"running" = 1'
+
+
+def per_device(field: str, measurement: str, where: str = "") -> str:
+    """Interval means of one health field, one series per device."""
+    return over_time(f'mean("{field}")', measurement, "device", where=where)
+
+
+def latest(field: str, measurement: str) -> str:
+    """The last value of a field in the selected range, per device."""
+    return total(f'last("{field}")', measurement, "device")
+
+
+def phases(prefix: str, suffix: str, measurement: str, where: str = "") -> str:
+    """The three line quantities ``{prefix}_l1_l2_{suffix}``... (voltages) or
+    ``{prefix}_l1_{suffix}``... (currents), per device."""
+    names = (("l1_l2", "L1-L2"), ("l2_l3", "L2-L3"), ("l3_l1", "L3-L1")) if prefix == "voltage" \
+        else (("l1", "L1"), ("l2", "L2"), ("l3", "L3"))
+    select = ", ".join(f'mean("{prefix}_{k}_{suffix}") AS "{label}"' for k, label in names)
+    return over_time(select, measurement, "device", where=where)
+
+
+METER_FREQUENCY_HZ = per_device("frequency_hz", "load_meter")
+BATTERY_FREQUENCY_HZ = per_device("frequency_hz", "battery")
+GENSET_FREQUENCY_HZ = per_device("frequency_hz", "genset", RUNNING)
+METER_VOLTAGES_V = phases("voltage", "v", "load_meter")
+METER_CURRENTS_A = phases("current", "a", "load_meter")
+GENSET_VOLTAGES_V = phases("voltage", "v", "genset", RUNNING)
+GENSET_CURRENTS_A = phases("current", "a", "genset", RUNNING)
+METER_POWER_FACTOR = per_device("power_factor", "load_meter")
+GENSET_POWER_FACTOR = per_device("power_factor", "genset", RUNNING)
+BATTERY_POWER_FACTOR = per_device("power_factor", "battery")
+METER_REACTIVE_KVAR = per_device("reactive_power_kvar", "load_meter")
+GENSET_OIL_PRESSURE_KPA = per_device("oil_pressure_kpa", "genset", RUNNING)
+GENSET_COOLANT_C = per_device("coolant_temp_c", "genset")
+GENSET_ENGINE_BATTERY_V = per_device("engine_battery_v", "genset")
+BATTERY_SOH_PCT = per_device("soh_pct", "battery")
+BATTERY_MODULE_TEMP_C = over_time('max("module_temp_max_c") AS "hottest module", '
+                                  'min("module_temp_min_c") AS "coldest module"',
+                                  "battery", "device")
+BATTERY_CELL_VOLTAGE_V = over_time('max("cell_voltage_max_v") AS "highest cell", '
+                                   'min("cell_voltage_min_v") AS "lowest cell"',
+                                   "battery", "device")
+BATTERY_DC_VOLTAGE_V = per_device("voltage_v", "battery")
+BATTERY_DC_CURRENT_A = per_device("current_a", "battery")
+BATTERY_LIMITS_KW = over_time('mean("charge_limit_kw") AS "charge limit", '
+                              'mean("discharge_limit_kw") AS "discharge limit"', "battery", "device")
+BATTERY_CURRENT_LIMITS_A = over_time('mean("charge_current_limit_a") AS "charge", '
+                                     'mean("discharge_current_limit_a") AS "discharge"',
+                                     "battery", "device")
+LATEST_COOLANT_C = latest("coolant_temp_c", "genset")
+LATEST_ENGINE_BATTERY_V = latest("engine_battery_v", "genset")
+LATEST_BATTERY_SOH_PCT = latest("soh_pct", "battery")
+LATEST_MODULE_TEMP_MAX_C = latest("module_temp_max_c", "battery")
+
+
 # -- Grafana's macros ---------------------------------------------------------------------
 def time_filter(start: datetime, end: datetime) -> str:
     """``$timeFilter`` as Grafana renders it for the range [start, end): epoch ms, end inclusive."""

@@ -27,7 +27,7 @@ DATASOURCE_KEYS = {"name", "type", "access", "orgId", "uid", "url", "user", "dat
 PROVIDER_KEYS = {"name", "orgId", "folder", "folderUid", "type", "disableDeletion",
                  "updateIntervalSeconds", "allowUiUpdates", "options"}
 KNOWN_UNITS = {"percent", "kwatt", "kwatth", "litre", "litreh", "masst", "masskg", "h", "s",
-               "short", "none"}
+               "short", "none", "hertz", "volt", "amp", "celsius", "pressurekpa", "kvoltampreact"}
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +46,9 @@ def _overlap(a: dict, b: dict) -> bool:
             and a["y"] < b["y"] + b["h"] and b["y"] < a["y"] + a["h"])
 
 
-def test_export_writes_three_dashboards_and_provisioning(exported):
-    assert set(_dashboards(exported)) == {"camp-overview", "camp-generators", "camp-environment"}
+def test_export_writes_four_dashboards_and_provisioning(exported):
+    assert set(_dashboards(exported)) == {"camp-overview", "camp-generators", "camp-environment",
+                                          "camp-plant-health"}
     assert (exported / "provisioning" / "datasources" / "camp-influxdb.yaml").is_file()
     assert (exported / "provisioning" / "dashboards" / "camp-microgrid.yaml").is_file()
 

@@ -85,6 +85,7 @@ def _own_history() -> list[Reading]:
                                "load_pct": 100.0 * p / g.rated_kw}
             if g.name != "dg-3":
                 devices[g.name]["fuel_rate_lph"] = g.fuel_rate_lph(p, p > 0)
+        _add_health(devices, load, bat, gens, soh_pct=99.0 - h / 100.0)
         soc -= bat / 60.0 / 1000.0 * 100.0
         if t < END:
             for d in SITE.devices:
@@ -95,6 +96,36 @@ def _own_history() -> list[Reading]:
             out.append(camp_totals(SITE, t, devices))
         out.extend(roll.add(t, devices))
     return out + roll.flush()
+
+
+def _add_health(devices: dict[str, dict], load: float, bat: float, gens: dict[str, float],
+                soh_pct: float) -> None:
+    """Plant-health fields (docs/architecture.md §4) for the hand-made day, from the virtual
+    camp's health models; dg-3 has no engine sensors (its engine fields stay missing)."""
+    from microgrid.simulator import health
+    frac = min(1.0, load / 900.0)
+    devices["camp-main"].update(health.ac_values(load, health.CAMP_LOAD_PF, frac))
+    voltage = 760.0 + 40.0 * frac
+    devices["bess-1"].update({"soh_pct": soh_pct, "voltage_v": voltage, "temp_c": 26.0 + 8.0 * frac,
+                              "charge_limit_kw": 500.0, "discharge_limit_kw": 500.0,
+                              **health.battery_dc_values(bat, voltage, 26.0 + 8.0 * frac, 240,
+                                                         500.0, 500.0),
+                              **health.ac_values(bat, health.BATTERY_PF, frac)})
+    for g in SITE.gensets:
+        p = gens[g.name]
+        if p > 0:
+            devices[g.name].update(health.ac_values(p, health.GENSET_PF, frac))
+        if g.name != "dg-3":
+            devices[g.name].update(health.engine_values(p > 0, p / g.rated_kw))
+
+
+def _last(readings, measurement: str, field: str) -> dict[str, float]:
+    """{device: the last value of ``field``} in ``readings``."""
+    out: dict[str, float] = {}
+    for r in sorted(readings, key=lambda r: r.time):
+        if r.measurement == measurement and r.fields.get(field) is not None:
+            out[r.device] = r.fields[field]
+    return out
 
 
 def _control_readings() -> list[Reading]:
@@ -214,6 +245,10 @@ def expected_values(report, readings) -> dict[str, object]:
         q.OPTIMIZER_SOLVE_S: opt["solve_s"],
         q.OPTIMIZER_GAP_PCT: opt["gap_pct"],
         q.SETPOINTS_REJECTED: {"Rejected": setpoints.count(0.0), "Written": len(setpoints)},
+        q.LATEST_COOLANT_C: _last(readings, "genset", "coolant_temp_c"),
+        q.LATEST_ENGINE_BATTERY_V: _last(readings, "genset", "engine_battery_v"),
+        q.LATEST_BATTERY_SOH_PCT: _last(readings, "battery", "soh_pct"),
+        q.LATEST_MODULE_TEMP_MAX_C: _last(readings, "battery", "module_temp_max_c"),
     }
 
 
@@ -290,3 +325,19 @@ def test_site_variable_lists_the_site(day):
 def test_other_site_sees_nothing(day):
     query = q.render(q.FUEL_L, START, END, INTERVAL, {"site": "other-camp"})
     assert run(day, query) == []
+
+
+def test_plant_health_panels_show_what_they_say(day):
+    """Oil pressure only while running (a stopped engine's 0 kPa would paint the panel red),
+    three named line voltages in the 400 V band, frequency within the 50 Hz band."""
+    health = next(d for d in DASHBOARDS if d.uid == "camp-plant-health")
+    running = {r.device for r in day[2] if r.measurement == "genset" and r.fields.get("running") == 1}
+    oil = run(day, _render(health, q.GENSET_OIL_PRESSURE_KPA))
+    sensed = running - {"dg-3"} if day[1] == "dashboards_handmade" else running   # dg-3: no sensors
+    assert running and {s["tags"]["device"] for s in oil} == sensed
+    assert all(v is None or v > 250 for s in oil for _, v in s["values"])
+    (volts,) = run(day, _render(health, q.METER_VOLTAGES_V))
+    assert volts["columns"] == ["time", "L1-L2", "L2-L3", "L3-L1"]
+    assert all(380 < v < 410 for row in volts["values"] for v in row[1:] if v is not None)
+    freq = [v for s in run(day, _render(health, q.METER_FREQUENCY_HZ)) for _, v in s["values"]]
+    assert freq and all(49.5 <= v <= 50.5 for v in freq if v is not None)
