@@ -3,6 +3,10 @@
 The camp (10 inverters, 2 batteries, 6 gensets, 2 meters, one endpoint each) runs in a child
 process (its own core); this process polls it. Printed, in the same run:
 
+- the poller with today's profiles (plant-health points included) against the poller with
+  the field set before them (the same profiles cut to their issue-13 fields, served by the same
+  camp on a second set of ports), in alternating slices: cycle time p50/p99 and their ratio
+  (target: the health points cost at most 1.5x);
 - the poller (merged read plans, discovery done once, decode, readings): cycle time p50/p99,
   requests and registers per cycle, registers/s;
 - baseline "unmerged": the same points read one request per point (and per scale factor)
@@ -21,11 +25,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
+import json
 import logging
 import multiprocessing as mp
 import os
 import statistics
 import sys
+import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -36,14 +43,56 @@ from pymodbus.client import AsyncModbusTcpClient  # noqa: E402
 
 from bench.sites import bench_site, free_ports  # noqa: E402
 from microgrid.clock import RealClock, SimClock  # noqa: E402
+from microgrid.site import Site  # noqa: E402
 from telemetry.poller import Poller  # noqa: E402
+from telemetry.register_profile import PROFILE_DIR  # noqa: E402
 
 T0 = datetime(2026, 3, 1, 10, 0, tzinfo=timezone.utc)
 
+#: The fields each profile read before the plant-health points (issue 14): the baseline.
+TODAY_FIELDS = {
+    "sunspec_inverter": {"ac_power_kw", "energy_total_kwh", "status", "power_limit_pct",
+                         "power_limit_revert_s"},
+    "sunspec_storage": {"power_kw", "soc_pct", "soh_pct", "voltage_v", "temp_c", "capacity_kwh",
+                        "charge_rated_kw", "discharge_rated_kw", "charge_limit_kw",
+                        "discharge_limit_kw", "limits_revert_s"},
+    "dse_genset": {"mode", "fuel_level_pct", "running", "power_kw", "load_pct", "run_hours_h",
+                   "energy_total_kwh", "starts", "base_load_kw", "fuel_rate_lph"},
+    "load_meter": {"power_kw", "energy_total_kwh"},
+}
+#: SunSpec models each profile served before (storage had no 701).
+TODAY_MODELS = {"sunspec_storage": [1, 802, 803, 124]}
+
+
+def today_profiles(folder: Path) -> dict[str, str]:
+    """Write the profiles cut to :data:`TODAY_FIELDS` into ``folder``; ``{name: path}``."""
+    out = {}
+    for name, fields in TODAY_FIELDS.items():
+        data = json.loads((PROFILE_DIR / f"{name}.json").read_text())
+        data["points"] = [p for p in data["points"] if p["field"] in fields]
+        if name in TODAY_MODELS:
+            data["models"] = TODAY_MODELS[name]
+            for key in ("scale_factors", "constants"):
+                data[key] = {m: v for m, v in data[key].items() if int(m) in TODAY_MODELS[name]}
+        path = folder / f"{name}.json"
+        path.write_text(json.dumps(data))
+        out[name] = str(path)
+    return out
+
+
+def with_profiles(site: Site, paths: dict[str, str]) -> Site:
+    """``site`` with each device's profile replaced by ``paths[profile]``."""
+    def cut(d):
+        return dataclasses.replace(d, modbus=dataclasses.replace(d.modbus, profile=paths[d.modbus.profile]))
+    return dataclasses.replace(
+        site, pv_arrays=tuple(map(cut, site.pv_arrays)), batteries=tuple(map(cut, site.batteries)),
+        gensets=tuple(map(cut, site.gensets)), load_meters=tuple(map(cut, site.load_meters)))
+
 
 # ----------------------------------------------------------------------------- the camp
-def serve(ports: list[int], ready, stop) -> None:
-    """Child process: the virtual camp on ``ports`` until ``stop`` is set."""
+def serve(ports: list[int], today_ports: list[int], paths: dict[str, str], ready, stop) -> None:
+    """Child process: the virtual camp on ``ports`` (today's profiles) and on
+    ``today_ports`` (the profiles cut to the earlier field set) until ``stop`` is set."""
     logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
     from microgrid.simulator.camp import VirtualCamp
     from microgrid.simulator.server import serve_camp
@@ -52,10 +101,12 @@ def serve(ports: list[int], ready, stop) -> None:
 
     async def main():
         servers = await serve_camp(site, camp)
+        before = await serve_camp(with_profiles(bench_site(today_ports), paths), camp)
         ready.set()
         while not stop.is_set():
             await asyncio.sleep(0.05)
         await servers.stop()
+        await before.stop()
     asyncio.run(main())
 
 
@@ -77,26 +128,57 @@ async def timed_cycles(seconds: float, cycle, server_pid: int) -> dict:
         requests += n_req
         registers += n_reg
     wall = time.perf_counter() - start
-    times.sort()
+    return _summary(times, requests, registers, wall, cpu_s(server_pid) - cpu0,
+                    cpu_s(os.getpid()) - own0)
+
+
+def _summary(times: list[float], requests: int, registers: int, wall: float, server_cpu: float,
+             own_cpu: float) -> dict:
+    times = sorted(times)
     return {"cycles": len(times), "p50_ms": 1e3 * statistics.median(times),
             "p99_ms": 1e3 * times[min(len(times) - 1, int(0.99 * len(times)))],
             "req_per_cycle": requests / len(times), "reg_per_cycle": registers / len(times),
             "reg_per_s": registers / wall, "req_per_s": requests / wall,
-            "server_cpu_pct": 100 * (cpu_s(server_pid) - cpu0) / wall,
-            "client_cpu_pct": 100 * (cpu_s(os.getpid()) - own0) / wall}
+            "server_cpu_pct": 100 * server_cpu / wall, "client_cpu_pct": 100 * own_cpu / wall,
+            "times": times, "requests": requests, "registers": registers, "wall": wall,
+            "server_cpu": server_cpu, "own_cpu": own_cpu}
 
 
-async def phase_poller(site, seconds, pid) -> tuple[dict, Poller]:
+def merged(parts: list[dict]) -> dict:
+    """One summary of several timed slices of the same phase."""
+    return _summary([t for p in parts for t in p["times"]], sum(p["requests"] for p in parts),
+                    sum(p["registers"] for p in parts), sum(p["wall"] for p in parts),
+                    sum(p["server_cpu"] for p in parts), sum(p["own_cpu"] for p in parts))
+
+
+async def ready_poller(site) -> Poller:
+    """A poller of ``site`` whose discovery is done (one poll of everything)."""
     poller = Poller(site, clock=RealClock(), cycle_wait_s=None)
     first = await poller.poll_all()                       # discovery happens here, once
     offline = [n for n, s in first.status.items() if not s.online]
     if offline:
         raise SystemExit(f"devices did not answer: {offline}")
+    return poller
 
+
+def poll_cycle(poller: Poller):
     async def cycle():
         c = await poller.poll_all()
         return c.requests, c.registers
-    return await timed_cycles(seconds, cycle, pid), poller
+    return cycle
+
+
+async def phase_health_vs_today(site, today_site, seconds, pid, slices: int = 4) -> tuple[dict, dict, Poller]:
+    """Today's profiles against the earlier field set, in alternating slices (same camp)."""
+    poller, before = await ready_poller(site), await ready_poller(today_site)
+    new, old = [], []
+    try:
+        for _ in range(slices):
+            old.append(await timed_cycles(seconds / slices, poll_cycle(before), pid))
+            new.append(await timed_cycles(seconds / slices, poll_cycle(poller), pid))
+    finally:
+        await before.close()
+    return merged(new), merged(old), poller
 
 
 async def phase_unmerged(site, poller: Poller, seconds, pid) -> dict:
@@ -163,9 +245,9 @@ def report(name: str, r: dict) -> None:
           f"{r['reg_per_s']:>10.0f} {r['server_cpu_pct']:>6.0f}% {r['client_cpu_pct']:>6.0f}%")
 
 
-async def run(site, seconds: float, pid: int) -> dict:
+async def run(site, today_site, seconds: float, pid: int) -> dict:
     res: dict = {}
-    res["poller"], poller = await phase_poller(site, seconds, pid)
+    res["poller"], res["today"], poller = await phase_health_vs_today(site, today_site, seconds, pid)
     try:
         res["unmerged"] = await phase_unmerged(site, poller, seconds / 3, pid)
         res["raw"] = await phase_raw(site, poller, seconds / 3, pid)
@@ -180,29 +262,40 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=10.0, help="poller phase length [s]")
     args = ap.parse_args()
     logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
-    ports = free_ports(20)
+    ports = free_ports(40)
+    ports, today_ports = ports[:20], ports[20:]
     site = bench_site(ports)
+    folder = tempfile.TemporaryDirectory()
+    paths = today_profiles(Path(folder.name))
+    today_site = with_profiles(bench_site(today_ports), paths)
     ctx = mp.get_context("fork")
     ready, stop = ctx.Event(), ctx.Event()
-    child = ctx.Process(target=serve, args=(ports, ready, stop), daemon=True)
+    child = ctx.Process(target=serve, args=(ports, today_ports, paths, ready, stop), daemon=True)
     child.start()
     try:
         if not ready.wait(30):
             raise SystemExit("the virtual camp did not start")
-        res = asyncio.run(run(site, args.seconds, child.pid))
+        res = asyncio.run(run(site, today_site, args.seconds, child.pid))
     finally:
         stop.set()
         child.join(10)
+        folder.cleanup()
     print(f"bench_poll: {len(site.devices)} devices on {len(site.devices)} endpoints "
           f"(10 PV, 2 BESS, 6 gensets, 2 meters), virtual camp in a child process, "
           f"{os.cpu_count()} CPUs")
     print(f"{'phase':<28} {'cycles':>6} {'p50 ms':>8} {'p99 ms':>8} {'req/cyc':>8} "
           f"{'reg/cyc':>8} {'req/s':>9} {'reg/s':>10} {'server':>7} {'client':>7}")
+    report("poller, before health points", res["today"])
     report("poller (merged)", res["poller"])
     report("baseline: one req per point", res["unmerged"])
     report("baseline: raw pymodbus loop", res["raw"])
     report("ceiling: raw 125-reg, SunSpec", res["raw125"])
     p, u, r = res["poller"], res["unmerged"], res["raw"]
+    t = res["today"]
+    print(f"plant-health points: {p['reg_per_cycle']:.0f} registers in {p['req_per_cycle']:.0f} "
+          f"requests per cycle vs {t['reg_per_cycle']:.0f} in {t['req_per_cycle']:.0f} before; "
+          f"cycle p50 {p['p50_ms'] / t['p50_ms']:.2f}x, p99 {p['p99_ms'] / t['p99_ms']:.2f}x "
+          f"the earlier field set (target <= 1.5x; alternating slices, same process)")
     print(f"merge ratio: {u['req_per_cycle'] / p['req_per_cycle']:.1f}x fewer requests, "
           f"{u['p50_ms'] / p['p50_ms']:.1f}x shorter cycles (p50) than one request per point")
     print(f"poller overhead vs raw pymodbus (same reads): {p['p50_ms'] / r['p50_ms']:.2f}x p50")
