@@ -35,7 +35,9 @@ import sys
 import tempfile
 import time
 from datetime import datetime, timezone
+from multiprocessing.synchronize import Event
 from pathlib import Path
+from typing import Awaitable, Callable, TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -43,11 +45,12 @@ from pymodbus.client import AsyncModbusTcpClient  # noqa: E402
 
 from bench.sites import bench_site, free_ports  # noqa: E402
 from microgrid.clock import RealClock, SimClock  # noqa: E402
-from microgrid.site import Site  # noqa: E402
+from microgrid.site import Battery, Genset, LoadMeter, PvArray, Site  # noqa: E402
 from telemetry.poller import Poller  # noqa: E402
 from telemetry.register_profile import PROFILE_DIR  # noqa: E402
 
 T0 = datetime(2026, 3, 1, 10, 0, tzinfo=timezone.utc)
+Device = TypeVar("Device", PvArray, Battery, Genset, LoadMeter)
 
 #: The fields each profile read before the plant-health points (issue 14): the baseline.
 TODAY_FIELDS = {
@@ -82,7 +85,7 @@ def today_profiles(folder: Path) -> dict[str, str]:
 
 def with_profiles(site: Site, paths: dict[str, str]) -> Site:
     """``site`` with each device's profile replaced by ``paths[profile]``."""
-    def cut(d):
+    def cut(d: Device) -> Device:
         return dataclasses.replace(d, modbus=dataclasses.replace(d.modbus, profile=paths[d.modbus.profile]))
     return dataclasses.replace(
         site, pv_arrays=tuple(map(cut, site.pv_arrays)), batteries=tuple(map(cut, site.batteries)),
@@ -90,7 +93,8 @@ def with_profiles(site: Site, paths: dict[str, str]) -> Site:
 
 
 # ----------------------------------------------------------------------------- the camp
-def serve(ports: list[int], today_ports: list[int], paths: dict[str, str], ready, stop) -> None:
+def serve(ports: list[int], today_ports: list[int], paths: dict[str, str], ready: Event,
+          stop: Event) -> None:
     """Child process: the virtual camp on ``ports`` (today's profiles) and on
     ``today_ports`` (the profiles cut to the earlier field set) until ``stop`` is set."""
     logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
@@ -99,7 +103,7 @@ def serve(ports: list[int], today_ports: list[int], paths: dict[str, str], ready
     site = bench_site(ports)
     camp = VirtualCamp(site, SimClock(T0, speed=1.0))
 
-    async def main():
+    async def main() -> None:
         servers = await serve_camp(site, camp)
         before = await serve_camp(with_profiles(bench_site(today_ports), paths), camp)
         ready.set()
@@ -117,7 +121,8 @@ def cpu_s(pid: int) -> float:
 
 
 # ----------------------------------------------------------------------------- phases
-async def timed_cycles(seconds: float, cycle, server_pid: int) -> dict:
+async def timed_cycles(seconds: float, cycle: Callable[[], Awaitable[tuple[int, int]]],
+                       server_pid: int) -> dict:
     """Run ``await cycle() -> (requests, registers)`` for ``seconds``; collect figures."""
     times, requests, registers = [], 0, 0
     cpu0, own0, start = cpu_s(server_pid), cpu_s(os.getpid()), time.perf_counter()
@@ -151,7 +156,7 @@ def merged(parts: list[dict]) -> dict:
                     sum(p["server_cpu"] for p in parts), sum(p["own_cpu"] for p in parts))
 
 
-async def ready_poller(site) -> Poller:
+async def ready_poller(site: Site) -> Poller:
     """A poller of ``site`` whose discovery is done (one poll of everything)."""
     poller = Poller(site, clock=RealClock(), cycle_wait_s=None)
     first = await poller.poll_all()                       # discovery happens here, once
@@ -161,14 +166,15 @@ async def ready_poller(site) -> Poller:
     return poller
 
 
-def poll_cycle(poller: Poller):
-    async def cycle():
+def poll_cycle(poller: Poller) -> Callable[[], Awaitable[tuple[int, int]]]:
+    async def cycle() -> tuple[int, int]:
         c = await poller.poll_all()
         return c.requests, c.registers
     return cycle
 
 
-async def phase_health_vs_today(site, today_site, seconds, pid, slices: int = 4) -> tuple[dict, dict, Poller]:
+async def phase_health_vs_today(site: Site, today_site: Site, seconds: float, pid: int,
+                                slices: int = 4) -> tuple[dict, dict, Poller]:
     """Today's profiles against the earlier field set, in alternating slices (same camp)."""
     poller, before = await ready_poller(site), await ready_poller(today_site)
     new, old = [], []
@@ -245,7 +251,7 @@ def report(name: str, r: dict) -> None:
           f"{r['reg_per_s']:>10.0f} {r['server_cpu_pct']:>6.0f}% {r['client_cpu_pct']:>6.0f}%")
 
 
-async def run(site, today_site, seconds: float, pid: int) -> dict:
+async def run(site: Site, today_site: Site, seconds: float, pid: int) -> dict:
     res: dict = {}
     res["poller"], res["today"], poller = await phase_health_vs_today(site, today_site, seconds, pid)
     try:

@@ -22,6 +22,7 @@ from microgrid.errors import ConfigError
 from microgrid.simulator.camp import VirtualCamp
 from microgrid.simulator.serial_link import VirtualSerialLink, attach
 from microgrid.simulator.server import serve_camp
+from microgrid.site import Site
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -63,14 +64,14 @@ def run(args: argparse.Namespace) -> int:
     return asyncio.run(_serve(site, clock, args))
 
 
-async def _serve(site, clock: SimClock, args: argparse.Namespace) -> int:
+async def _serve(site: Site, clock: SimClock, args: argparse.Namespace) -> int:
     camp = VirtualCamp(site, clock, seed=args.seed)
     with contextlib.ExitStack() as cables:
         serve_paths = _virtual_cables(site, cables) if args.virtual_serial else {}
         return await _run(site, camp, serve_paths, args)
 
 
-def _virtual_cables(site, stack: contextlib.ExitStack) -> dict[str, str]:
+def _virtual_cables(site: Site, stack: contextlib.ExitStack) -> dict[str, str]:
     """One virtual cable per serial line; ``{site path: path the camp serves}``."""
     out: dict[str, str] = {}
     for d in site.devices:
@@ -85,7 +86,7 @@ def _virtual_cables(site, stack: contextlib.ExitStack) -> dict[str, str]:
     return out
 
 
-async def _run(site, camp: VirtualCamp, serve_paths: dict[str, str],
+async def _run(site: Site, camp: VirtualCamp, serve_paths: dict[str, str],
                args: argparse.Namespace) -> int:
     clock = camp.clock
     servers = await serve_camp(site, camp, serve_paths=serve_paths)

@@ -83,17 +83,17 @@ class DeviceViews:
         throughput = c.state.battery_charge_total_kwh[b.name] + c.state.battery_discharge_total_kwh[b.name]
         ch = c.setpoints.battery_charge_limit_kw.get(b.name)
         dis = c.setpoints.battery_discharge_limit_kw.get(b.name)
-        values = {"power_kw": p, "soc_pct": soc,
-                  "soh_pct": SOH_START_PCT - SOH_FADE_PCT_PER_CYCLE * throughput / (2 * b.capacity_kwh),
-                  "voltage_v": pack_voltage_v(soc, p),
-                  "temp_c": BATTERY_ROOM_C + BATTERY_HEAT_C * abs(p) / max(b.discharge_power_kw, b.charge_power_kw),
-                  "charge_limit_kw": b.charge_power_kw if ch is None else min(ch, b.charge_power_kw),
-                  "discharge_limit_kw": b.discharge_power_kw if dis is None else min(dis, b.discharge_power_kw),
-                  "limits_revert_s": c.battery_revert_s[b.name]}
-        values.update(health.battery_dc_values(p, values["voltage_v"], values["temp_c"], CELLS_SERIES,
-                                               values["charge_limit_kw"], values["discharge_limit_kw"]))
-        values.update(health.ac_values(p, health.BATTERY_PF, self.forming_load_fraction()))
-        return values
+        voltage = pack_voltage_v(soc, p)
+        temp = BATTERY_ROOM_C + BATTERY_HEAT_C * abs(p) / max(b.discharge_power_kw, b.charge_power_kw)
+        charge = b.charge_power_kw if ch is None else min(ch, b.charge_power_kw)
+        discharge = b.discharge_power_kw if dis is None else min(dis, b.discharge_power_kw)
+        return {"power_kw": p, "soc_pct": soc,
+                "soh_pct": SOH_START_PCT - SOH_FADE_PCT_PER_CYCLE * throughput / (2 * b.capacity_kwh),
+                "voltage_v": voltage, "temp_c": temp,
+                "charge_limit_kw": charge, "discharge_limit_kw": discharge,
+                "limits_revert_s": c.battery_revert_s[b.name],
+                **health.battery_dc_values(p, voltage, temp, CELLS_SERIES, charge, discharge),
+                **health.ac_values(p, health.BATTERY_PF, self.forming_load_fraction())}
 
     def genset(self, g: Genset) -> dict[str, float | str | None]:
         c, step = self.camp, self.camp.last_step
