@@ -190,6 +190,10 @@ class Endpoint:
         devices = [d.sim_device() for d in self.devices]
         server: ModbusTcpServer | ModbusSerialServer
         if self.serial is not None:
+            if all(d.unit_id != 0 for d in self.devices):
+                # pymodbus's simulator answers an unknown unit id from device 0 (else it logs a
+                # KeyError): a placeholder, whose answers _bus_silence drops, keeps the bus quiet
+                devices.append(SimDevice(0, simdata=[SimData(0, values=[0], datatype=DataType.REGISTERS)]))
             line = self.serial
             server = ModbusSerialServer(devices, framer=FramerType.RTU, port=line.port,
                                         baudrate=line.baudrate, bytesize=line.bytesize,

@@ -90,6 +90,7 @@ def test_demo_writes_report_and_dashboards(demo):
     assert f"{r.summary.fuel_l:,.0f}" in (r.out / "report.html").read_text().replace("\u202f", ",") \
         or f"{r.summary.fuel_l:.0f}" in (r.out / "report.html").read_text()
     dashboards = sorted((r.out / "grafana" / "dashboards").glob("*.json"))
-    assert [d.stem for d in dashboards] == ["camp-environment", "camp-generators", "camp-overview"]
+    assert [d.stem for d in dashboards] == ["camp-environment", "camp-generators", "camp-overview",
+                                            "camp-plant-health"]
     assert all(json.loads(d.read_text())["panels"] for d in dashboards)
     assert (r.out / "grafana" / "provisioning" / "datasources").is_dir()
