@@ -118,8 +118,8 @@ def test_shared_endpoint_two_units_and_connection_reuse():
                 cycle = await poller.poll_all()
                 assert [cycle.values[g]["starts"] for g in ("dg-1", "dg-2", "dg-3")] == [3, 5, 7]
                 gateway = connections.for_device(site.gensets[0])
-                # pages 3, 4, 6 (two reads: a 20-register gap > 16), 7 and the vendor area: 6 per unit
-                assert gateway.resets == 0 and gateway.requests == 6 * 3
+                # pages 3, 4, 6 (one read: the 20-register gap <= 24), 7 and the vendor area
+                assert gateway.resets == 0 and gateway.requests == 5 * 3
                 # a shared connection keeps working for others (e.g. the setpoint writer)
                 regs = await gateway.read(2, 1808, 2)
                 assert regs == [0, 5]
@@ -132,7 +132,7 @@ def test_shared_endpoint_two_units_and_connection_reuse():
 
 
 def test_pause_between_requests_for_slow_gateways():
-    """A gateway-level pause: the genset's 6 reads arrive at least that far apart."""
+    """A gateway-level pause: the genset's 5 reads arrive at least that far apart."""
     from poll_testkit import RawModbusServer, raw_site
 
     from telemetry.registers import encode, load_profile
@@ -145,9 +145,9 @@ def test_pause_between_requests_for_slow_gateways():
                         request_pause_s={f"127.0.0.1:{server.port}": 0.02})
         try:
             cycle = await poller.poll_all()
-            assert cycle.values["dg-1"]["power_kw"] == 200.0 and cycle.requests == 6
+            assert cycle.values["dg-1"]["power_kw"] == 200.0 and cycle.requests == 5
             gaps = [b - a for a, b in zip(server.arrivals, server.arrivals[1:])]
-            assert len(gaps) == 5 and min(gaps) >= 0.018
+            assert len(gaps) == 4 and min(gaps) >= 0.018
         finally:
             await poller.close()
             await server.stop()
