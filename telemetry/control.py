@@ -1,7 +1,7 @@
 """Setpoints to controllers, safely: the I/O side of control (docs/architecture.md §8).
 
-:class:`Controller` writes a :class:`~microgrid.simulator.physics.Setpoints` (usually
-:func:`optimizer.setpoints.setpoints_for_step` of the current plan) to the devices over Modbus.
+:class:`Controller` writes a :class:`~microgrid.plant.Setpoints` (usually the current plan
+step through :func:`optimizer.guards.control_setpoints`) to the devices over Modbus.
 What may be written and at which value is decided by the pure
 :mod:`telemetry.control_policy`; this module adds the state and the I/O:
 
@@ -41,13 +41,13 @@ import logging
 import math
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Mapping, Protocol
+from typing import Any, Literal, Mapping, Protocol
 
 from microgrid.clock import Clock
 from microgrid.errors import DeviceError
+from microgrid.plant import Setpoints
 from microgrid.readings import Reading
-from microgrid.simulator.physics import Setpoints
-from microgrid.site import Site
+from microgrid.site import CONTROL_MODES, ENABLED, Site
 from telemetry.control_policy import (
     Decision,
     Desired,
@@ -58,7 +58,7 @@ from telemetry.control_policy import (
     readback_ok,
     writable,
 )
-from telemetry.registers import Profile, load_profile
+from telemetry.registers import Profile, Write, load_profile
 
 __all__ = ["Controller", "DeviceLink", "LinkProvider"]
 
@@ -69,7 +69,7 @@ class DeviceLink(Protocol):
     """What the controller needs of a Modbus connection (:class:`telemetry.connection.EndpointConnection`)."""
 
     async def read(self, unit_id: int, address: int, count: int, *,
-                   function: str = "holding") -> list[int]: ...
+                   function: Literal["holding", "input"] = "holding") -> list[int]: ...
 
     async def write(self, unit_id: int, address: int, registers: list[int]) -> None: ...
 
@@ -103,6 +103,12 @@ class _Item:
     readback: Any = None
     error: str = ""
     confirmed: bool = False
+
+    @property
+    def writes(self) -> tuple[Write, ...]:
+        """The register writes of the accepted decision."""
+        assert self.decision.plan is not None, "only accepted decisions are written"
+        return self.decision.plan.writes
 
 
 class Controller:
@@ -140,8 +146,8 @@ class Controller:
                  max_step: Mapping[str, float] | None = None,
                  profiles: Mapping[str, Profile] | None = None):
         mode = site.control_mode if mode is None else mode
-        if mode not in ("dry_run", "enabled"):
-            raise ValueError(f"control mode must be 'dry_run' or 'enabled', got {mode!r}")
+        if mode not in CONTROL_MODES:
+            raise ValueError(f"control mode must be one of {CONTROL_MODES}, got {mode!r}")
         if not 0 <= min_interval_s <= heartbeat_s < revert_s:
             raise ValueError(f"need 0 <= min_interval_s ({min_interval_s}) <= heartbeat_s "
                              f"({heartbeat_s}) < revert_s ({revert_s})")
@@ -163,7 +169,7 @@ class Controller:
 
     @property
     def dry_run(self) -> bool:
-        return self.mode != "enabled"
+        return self.mode != ENABLED
 
     # ------------------------------------------------------------------------------ apply
     async def apply(self, setpoints: Setpoints) -> list[Reading]:
@@ -224,6 +230,7 @@ class Controller:
                 self._remember(item, now, confirmed=True)
                 readings.append(self._item_reading(now, item, accepted=True))
             return readings
+        assert profile is not None  # decide() accepts nothing for a device without a profile
         await self._write_batch(name, profile, batch, now)
         return readings + [self._item_reading(now, i, accepted=i.confirmed) for i in batch]
 
@@ -235,7 +242,8 @@ class Controller:
             image = rating_image(profile, self.site.device(name))
         return image
 
-    def _due(self, decision: Decision, image, now: datetime, rate_limit: bool):
+    def _due(self, decision: Decision, image: Mapping[int, int] | None, now: datetime,
+             rate_limit: bool) -> Reading | _Item | None:
         """None (nothing to do), a deferred-write Reading, or an :class:`_Item` to write."""
         d = decision.desired
         key = (d.device, d.point)
@@ -249,7 +257,7 @@ class Controller:
                                      replace(d, requested=towards), image)
             if ramped_decision.accepted:
                 decision, ramped = ramped_decision, True
-        changed = st is None or not st.confirmed or st.writes != decision.plan.writes
+        changed = st is None or not st.confirmed or decision.plan is None or st.writes != decision.plan.writes
         beat = (d.heartbeat and st is not None and st.written_at is not None
                 and (now - st.written_at).total_seconds() >= self.heartbeat_s)
         if not changed and not beat:
@@ -287,7 +295,7 @@ class Controller:
                 item.attempts += 1
                 item.error = ""
                 try:
-                    for w in item.decision.plan.writes:
+                    for w in item.writes:
                         self.writes += 1
                         await link.write(device.modbus.unit_id, w.address, list(w.registers))
                 except DeviceError as exc:
@@ -297,7 +305,7 @@ class Controller:
             for item in pending:
                 if not item.error and image is None:
                     item.error = "read-back failed"
-                if not item.error:
+                if not item.error and image is not None:
                     ok, item.readback = readback_ok(profile, item.decision, image)
                     if not ok:
                         item.error = (f"read back {item.readback!r}, wrote {item.decision.value!r}")
@@ -330,7 +338,7 @@ class Controller:
         key = (d.device, d.point)
         old = self._state.get(key)
         self._state[key] = _PointState(
-            value=item.decision.value, writes=item.decision.plan.writes, attempted_at=now,
+            value=item.decision.value, writes=item.writes, attempted_at=now,
             written_at=now if confirmed else (old.written_at if old else None),
             confirmed=confirmed)
 
@@ -341,9 +349,11 @@ class Controller:
             return None if value is None else float(value)
         if isinstance(value, str):
             profile = self.profiles.get(device)
+            if profile is None:
+                return None
             try:
                 return float(dict(profile.point(point).enum)[value])
-            except (AttributeError, KeyError):
+            except KeyError:
                 return None
         try:
             v = float(value)
@@ -363,7 +373,8 @@ class Controller:
 
     def _item_reading(self, now: datetime, item: _Item, *, accepted: bool,
                       rate_limited: bool = False) -> Reading:
-        extra = {"heartbeat": item.heartbeat, "rate_limited": rate_limited, "ramped": item.ramped}
+        extra: dict[str, float] = {"heartbeat": item.heartbeat, "rate_limited": rate_limited,
+                                   "ramped": item.ramped}
         if not self.dry_run and not rate_limited:
             extra.update(attempts=item.attempts, fault=not item.confirmed)
         return self._reading(now, item.decision, item.requested, accepted=accepted, **extra)

@@ -3,7 +3,7 @@
 The I/O side (:mod:`telemetry.control`) asks this module three things:
 
 * :func:`desired_points` -- which point of which device should hold which value for a
-  :class:`~microgrid.simulator.physics.Setpoints` (in write order: revert timers before the
+  :class:`~microgrid.plant.Setpoints` (in write order: revert timers before the
   limits they guard, a genset's base load before its mode);
 * :func:`decide` -- whether a point may be written at all (only points the device's profile
   declares writable), and the value after clamping to the site's ratings
@@ -20,18 +20,15 @@ import math
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from microgrid.simulator.physics import GENSET_MODES, Setpoints
-from microgrid.site import Battery, Genset, PvArray, Site
+from microgrid.plant import GENSET_MODES, Setpoints
+from microgrid.plant.nameplate import nameplate
+from microgrid.site import Battery, Device, Genset, PvArray, Site
 from telemetry.readplan import Read, plan_reads
-from telemetry.registers import Profile, WriteError, WritePlan, decode, encode, plan_write
+from telemetry.registers import Point, Profile, WriteError, WritePlan, decode, encode, plan_write
 from telemetry.sunspec import raw_value
 
 __all__ = ["Desired", "Decision", "desired_points", "site_limits", "decide", "read_ranges",
-           "readback_ok", "rating_image", "writable", "point_default", "REVERT_POINTS"]
-
-#: Revert-time point of each limit point that has one (SunSpec ``*_RvrtTms``).
-REVERT_POINTS = {"power_limit_pct": "power_limit_revert_s",
-                 "charge_limit_kw": "limits_revert_s", "discharge_limit_kw": "limits_revert_s"}
+           "readback_ok", "rating_image", "writable", "point_default"]
 
 
 @dataclass(frozen=True)
@@ -103,7 +100,7 @@ def point_default(site: Site, device: str, point: str) -> Any:
     return None
 
 
-def _device(site: Site, name: str):
+def _device(site: Site, name: str) -> Device | None:
     try:
         return site.device(name)
     except KeyError:
@@ -268,7 +265,7 @@ def read_ranges(profile: Profile, fields: list[str] | None = None) -> list[Read]
     ranges: list[tuple[int, int]] = []
     wanted = fields if fields is not None else [p.field for p in profile.points if p.writable]
 
-    def add(p):
+    def add(p: Point) -> None:
         if p.access != "W":
             ranges.append((p.address, p.size))
         if p.sf_address is not None:
@@ -292,7 +289,8 @@ def _resolution(profile: Profile, field_name: str, image: Mapping[int, int],
     p = profile.point(field_name)
     sf = p.sf_value or 0
     if p.sf_address is not None and p.sf_address in image:
-        sf = raw_value("sunssf", [image[p.sf_address]]) or 0
+        raw = raw_value("sunssf", [image[p.sf_address]])
+        sf = int(raw) if isinstance(raw, (int, float)) else 0
     lsb = abs(p.scale) * 10.0 ** sf
     if p.of_field:
         lsb *= (decoded.get(p.of_field) or 0.0) / 100.0
@@ -319,11 +317,7 @@ def readback_ok(profile: Profile, decision: Decision, image: Mapping[int, int]) 
     return abs(float(got) - float(decision.value)) <= tol, got
 
 
-def rating_image(profile: Profile, device) -> dict[int, int]:
-    """A register image carrying the site file's ratings, for deciding without the device
-    (dry run with the device unreachable, the pure fuzz tests)."""
-    values: dict[str, Any] = {}
-    if isinstance(device, Battery):
-        values = {"charge_rated_kw": device.charge_power_kw,
-                  "discharge_rated_kw": device.discharge_power_kw}
-    return encode(profile, values, errors=[])
+def rating_image(profile: Profile, device: Device) -> dict[int, int]:
+    """A register image carrying the site file's ratings (:func:`microgrid.plant.nameplate.nameplate`),
+    for deciding without the device (dry run with the device unreachable, the pure fuzz tests)."""
+    return encode(profile, nameplate(device), errors=[])

@@ -19,9 +19,9 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from microgrid.config import load_site
 from microgrid.demo import DemoOptions, DemoResult, run_demo
 from microgrid.errors import ConfigError
+from microgrid.simulator.settings import load_camp
 
 EXAMPLE_SITE = Path(__file__).resolve().parents[2] / "sites" / "example-camp.toml"
 
@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
         start = datetime.fromisoformat(args.start.replace("Z", "+00:00"))
         if start.tzinfo is None or start.utcoffset().total_seconds() != 0:
             raise ConfigError(f"--start {args.start!r} must be UTC (end it with Z)")
-    site = load_site(args.site)
+    site, sim = load_camp(args.site)
     out = Path(args.out)
     options = DemoOptions(days=args.days, start=start, out=out, seed=args.seed,
                           poll_interval_s=args.poll_interval, strategy=args.strategy,
@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
         def progress(done_h: float, _total: float) -> None:
             bar.n = round(min(done_h, total_h), 2)
             bar.refresh()
-        result = asyncio.run(run_demo(site, options, progress))
+        result = asyncio.run(run_demo(site, sim, options, progress))
     wall = time.monotonic() - t0
     print(summary_text(result, wall))
     write_outputs(site, result)

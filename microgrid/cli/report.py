@@ -57,9 +57,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         energy, gensets = read_report_frames(historian, site, period)
     finally:
-        close = getattr(historian, "close", None)
-        if close is not None:
-            close()
+        historian.close()
     s = summarize(site, period, energy, gensets)
     path = write_report(s, fmt, args.out)
     print(f"wrote {path} ({fmt}): {s.site} {period.label} ({period.title}); renewable fraction "

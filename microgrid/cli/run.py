@@ -16,6 +16,7 @@ from microgrid.clock import RealClock
 from microgrid.config import load_site
 from microgrid.service.runner import ServiceOptions
 from microgrid.service.wiring import DEFAULT_STORE, open_store, wire_service
+from microgrid.site import CONTROL_MODES
 from optimizer.planner import STRATEGIES
 
 log = logging.getLogger("microgrid.run")
@@ -34,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--spool", metavar="PATH", help="store-and-forward spool file for InfluxDB "
                    "(default microgrid-spool.db)")
     p.add_argument("--strategy", choices=STRATEGIES, default="milp")
-    p.add_argument("--control", choices=("dry_run", "enabled"), default=None,
+    p.add_argument("--control", choices=CONTROL_MODES, default=None,
                    help="override the site file's control_mode")
     p.add_argument("--status-port", type=int, default=8787,
                    help="loopback port of the HTTP status endpoint (0: any free port)")
@@ -54,7 +55,7 @@ async def _serve(site, store, args) -> int:
                                    control_mode=args.control, status_port=args.status_port,
                                    options=ServiceOptions())
     except BaseException:
-        getattr(store, "close", lambda: None)()
+        store.close()
         raise
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

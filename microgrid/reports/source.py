@@ -56,9 +56,8 @@ def _frame(df: pd.DataFrame | None) -> pd.DataFrame:
 
 
 def frames_from_readings(readings) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``energy`` and ``genset_energy`` frames straight from readings (no store), e.g. from
-    :func:`microgrid.simulator.history.simulate_history`; same shape as
-    :func:`read_report_frames`."""
+    """``energy`` and ``genset_energy`` frames straight from readings (no store), e.g. a simulated
+    history; same shape as :func:`read_report_frames`."""
     energy = [{"time": r.time, **r.present_fields()} for r in readings if r.measurement == "energy"]
     gens = [{"time": r.time, "device": r.tags.get("device"), **r.present_fields()}
             for r in readings if r.measurement == "genset_energy"]

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
 
+from microgrid.clock import LoopClock
 from microgrid.errors import DeviceError, HistorianError
+from microgrid.plant.bucket import BUCKET_H
+from microgrid.service.collaborators import Backlog, Store
 from microgrid.service.forecasting import History
 from microgrid.service.runner import Service, ServiceOptions
 from microgrid.service.status import StatusServer
@@ -17,8 +20,8 @@ from microgrid.site import Site
 from optimizer.planner import make_planner
 from telemetry.connection import Connections
 from telemetry.control import Controller
-from telemetry.historian import open_historian
-from telemetry.historian.base import HistorianUnavailable
+from telemetry.historian import SpooledHistorian, open_historian
+from telemetry.historian.base import Historian, HistorianUnavailable
 from telemetry.pipeline import PollPipeline
 from telemetry.poller import Poller
 
@@ -30,7 +33,7 @@ DEFAULT_STORE = "sqlite:///microgrid.sqlite"
 DEFAULT_SPOOL = "microgrid-spool.db"
 
 
-def open_store(spec: str, spool: str | Path | None = None):
+def open_store(spec: str, spool: str | Path | None = None) -> Historian:
     """The historian for ``spec``; InfluxDB always gets a durable spool in front.
 
     The server is probed with one query: refused credentials (or another answer that no retry
@@ -46,16 +49,13 @@ def open_store(spec: str, spool: str | Path | None = None):
     if influx and "spool=" not in spec and spool is None:
         spool = DEFAULT_SPOOL
     store = open_historian(spec, spool=spool if influx else None)
-    if influx:
-        probe = getattr(store, "raw_influxql", None)
-        if probe is not None:
-            try:
-                probe("SHOW MEASUREMENTS LIMIT 1")
-            except HistorianUnavailable as exc:  # the spool is in front: keep going
-                log.warning("store not reachable at start-up, spooling until it is: %s", exc)
-            except BaseException:
-                getattr(store, "close", lambda: None)()
-                raise
+    try:
+        store.probe()
+    except HistorianUnavailable as exc:  # the spool is in front: keep going
+        log.warning("store not reachable at start-up, spooling until it is: %s", exc)
+    except BaseException:
+        store.close()
+        raise
     return store
 
 
@@ -64,7 +64,7 @@ class Wired:
     """Everything a running service holds, to close it in order."""
 
     service: Service
-    store: object
+    store: Store
     connections: Connections
     poller: Poller
     status: StatusServer | None
@@ -74,12 +74,11 @@ class Wired:
             await self.status.stop()
         await self.poller.close()
         await self.connections.close_all()
-        close = getattr(self.store, "close", None)
-        if close is not None:
-            close()
+        self.store.close()
 
 
-async def wire_service(site: Site, *, clock, store, strategy: str = "milp",
+async def wire_service(site: Site, *, clock: LoopClock, store: Store, strategy: str = "milp",
+                       backlog: Backlog | None = None,
                        control_mode: str | None = None, status_port: int | None = 0,
                        options: ServiceOptions = ServiceOptions(),
                        require_device: bool = True) -> Wired:
@@ -93,6 +92,9 @@ async def wire_service(site: Site, *, clock, store, strategy: str = "milp",
         Loopback port of the status endpoint (0: any free port; None: none).
     require_device : bool
         Fail when no device answers the start-up poll (the service cannot run blind).
+    backlog : Backlog, optional
+        The durable spool in front of the store; default the store itself when it is a
+        :class:`~telemetry.historian.spool.SpooledHistorian`.
 
     Raises
     ------
@@ -120,7 +122,8 @@ async def wire_service(site: Site, *, clock, store, strategy: str = "milp",
     history = History(options.history_days)
     seed_history(history, store, site, clock.now(), options.history_days)
     service = Service(site, clock=clock, pipeline=pipeline, planner=make_planner(site, strategy),
-                      controller=controller, store=store, options=options, history=history)
+                      controller=controller, store=store, options=options, history=history,
+                      backlog=backlog or (store if isinstance(store, SpooledHistorian) else None))
     server = None
     if status_port is not None:
         server = StatusServer(service.status, port=status_port)
@@ -128,17 +131,17 @@ async def wire_service(site: Site, *, clock, store, strategy: str = "milp",
     return Wired(service, store, connections, poller, server)
 
 
-def seed_history(history: History, store, site: Site, now, days: float) -> None:
+def seed_history(history: History, store: Store, site: Site, now: datetime, days: float) -> None:
     """Load the last ``days`` of 15-min energy roll-ups from the store (a restarted service
     forecasts from what it measured before)."""
     try:
         df = store.query("energy", ["load_kwh", "pv_kwh"], now - timedelta(days=days), now,
                          tags={"site": site.name})
-    except (HistorianError, AttributeError) as exc:
+    except HistorianError as exc:
         log.info("no history to seed the forecasts from: %s", exc)
         return
     if df is None or not len(df):
         return
-    frame = pd.DataFrame({"load_kw": df["load_kwh"] * 4.0, "pv_kw": df["pv_kwh"] * 4.0},
+    frame = pd.DataFrame({"load_kw": df["load_kwh"] / BUCKET_H, "pv_kw": df["pv_kwh"] / BUCKET_H},
                          index=pd.DatetimeIndex(df.index))
     history.add_frame(frame)

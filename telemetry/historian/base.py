@@ -236,6 +236,17 @@ class Historian(ABC):
     def run_query(self, spec: QuerySpec) -> pd.DataFrame:
         """Execute a validated :class:`QuerySpec` (what :meth:`query` builds)."""
 
+    def probe(self) -> None:  # noqa: B027 -- optional hook: an embedded store has nothing to reach
+        """Check the server answers (one cheap request).
+
+        Raises
+        ------
+        HistorianUnavailable
+            The server cannot be reached now (a spool in front keeps every reading meanwhile).
+        HistorianError
+            Another answer that no retry can fix (refused credentials, a missing database).
+        """
+
     def close(self) -> None:  # noqa: B027 -- optional hook: a store without connections has nothing to close
         """Release connections (idempotent)."""
 

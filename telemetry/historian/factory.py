@@ -26,7 +26,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Mapping
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
 
 from microgrid.errors import HistorianError
 from telemetry.historian.base import Historian
@@ -65,13 +65,18 @@ def _options(spec: str, scheme: str, query: str) -> dict[str, str]:
 def _redact(spec: str) -> str:
     parts = urlsplit(spec)
     if parts.password or parts.username:
-        return spec.replace(parts.netloc, parts.hostname + (f":{parts.port}" if parts.port else ""))
+        return spec.replace(parts.netloc, (parts.hostname or "") + (f":{parts.port}" if parts.port else ""))
     return spec
 
 
-def _number(spec: str, opts: dict[str, str], key: str, default: float | None) -> float | None:
+def _number(spec: str, opts: dict[str, str], key: str, default: float) -> float:
+    value = _optional_number(spec, opts, key)
+    return default if value is None else value
+
+
+def _optional_number(spec: str, opts: dict[str, str], key: str) -> float | None:
     if key not in opts:
-        return default
+        return None
     try:
         return float(opts[key])
     except ValueError:
@@ -117,13 +122,13 @@ def open_historian(spec: str, *, env: Mapping[str, str] | None = None,
         return inner
     from telemetry.historian.spool import Spool, SpooledHistorian
     max_mb = _number(spec, opts, "spool_max_mb", 1024.0)
-    max_points = _number(spec, opts, "spool_max_points", None)
+    max_points = _optional_number(spec, opts, "spool_max_points")
     return SpooledHistorian(inner, Spool(spool_path, max_bytes=int(max_mb * 2**20),
                                          max_points=None if max_points is None else int(max_points)),
                             batch_points=int(_number(spec, opts, "batch_points", 5000)))
 
 
-def _open_sqlite(spec: str, parts, opts: dict[str, str]) -> Historian:
+def _open_sqlite(spec: str, parts: SplitResult, opts: dict[str, str]) -> Historian:
     from telemetry.historian.sqlite import SQLiteHistorian
     if parts.netloc:
         raise HistorianError(f"historian spec {spec!r}: write sqlite:///relative/path.db or "
@@ -131,10 +136,10 @@ def _open_sqlite(spec: str, parts, opts: dict[str, str]) -> Historian:
     path = unquote(parts.path[1:] if parts.path.startswith("/") else parts.path)
     if not path:
         raise HistorianError(f"historian spec {spec!r}: no database file")
-    return SQLiteHistorian(path, retention_days=_number(spec, opts, "retention_days", None))
+    return SQLiteHistorian(path, retention_days=_optional_number(spec, opts, "retention_days"))
 
 
-def _open_influx(spec: str, scheme: str, parts, opts: dict[str, str],
+def _open_influx(spec: str, scheme: str, parts: SplitResult, opts: dict[str, str],
                  env: Mapping[str, str]) -> Historian:
     from telemetry.historian.influx import InfluxV1Historian, InfluxV2Historian
     if not parts.hostname:

@@ -55,6 +55,10 @@ class InfluxQLReader(Historian):
     timeout_s: float
     _session: requests.Session
 
+    def probe(self) -> None:
+        """One ``SHOW MEASUREMENTS LIMIT 1`` (see :meth:`Historian.probe`)."""
+        self.raw_influxql("SHOW MEASUREMENTS LIMIT 1")
+
     def raw_influxql(self, q: str, *, epoch: str = "ns") -> list[dict[str, Any]]:
         """Run InfluxQL text on the server; returns the ``results`` list of the JSON answer.
 

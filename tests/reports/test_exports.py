@@ -14,14 +14,14 @@ import pandas as pd
 import pytest
 from matplotlib.image import imread
 from openpyxl import load_workbook
+from testkit import example_camp
 
-from microgrid.config import load_site
 from microgrid.reports.export import FORMATS, write_report
 from microgrid.reports.period import parse_period
 from microgrid.reports.summary import ReportSummary, summarize
 from microgrid.reports.tables import NOT_MEASURED, display, headline_rows, summary_rows
 
-SITE = load_site(Path(__file__).resolve().parents[2] / "sites" / "example-camp.toml")
+SITE, SIM = example_camp()
 POPPLER = shutil.which("pdftoppm") and shutil.which("pdftotext")
 needs_poppler = pytest.mark.skipif(not POPPLER, reason="poppler-utils (pdftoppm, pdftotext) "
                                    "not installed: apt-get install poppler-utils")
@@ -149,7 +149,7 @@ def month_store(tmp_path_factory):
     t = MONTH.start_utc
     outages = [Outage(t + timedelta(days=9, hours=3), t + timedelta(days=9, hours=9)),
                Outage(t + timedelta(days=20), t + timedelta(days=20, hours=2), "pv-north")]
-    readings = simulate_history(SITE, t, 31, seed=11, sample_s=300, outages=outages,
+    readings = simulate_history(SITE, SIM, t, 31, seed=11, sample_s=300, outages=outages,
                                 measurements={"energy", "genset_energy"})
     path = tmp_path_factory.mktemp("store") / "microgrid.sqlite"
     with open_historian(f"sqlite:///{path}") as h:

@@ -15,16 +15,16 @@ import pandas as pd
 import pytest
 
 from microgrid.cli.demo import EXAMPLE_SITE, summary_text, write_outputs
-from microgrid.config import load_site
 from microgrid.demo import DemoOptions, run_demo
+from microgrid.simulator.settings import load_camp
 from telemetry.historian import open_historian
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo")
-    site = load_site(EXAMPLE_SITE)
-    result = asyncio.run(run_demo(site, DemoOptions(days=1.0, out=out)))
+    site, sim = load_camp(EXAMPLE_SITE)
+    result = asyncio.run(run_demo(site, sim, DemoOptions(days=1.0, out=out)))
     write_outputs(site, result)
     return site, result
 
