@@ -27,7 +27,16 @@ What may be written and at which value is decided by the pure
   defaults: heartbeat 120 s, revert 300 s, for a control loop of up to 60 s;
 * **dry run** (advisory; the default when ``site.control_mode == "dry_run"``): the same
   decisions, logged and recorded with ``dry_run = 1``; nothing is written (devices are read,
-  for their scale factors and ratings, when reachable).
+  for their scale factors and ratings, when reachable). The status says ``"would write"``,
+  never ``"confirmed"``, for a point that was never written;
+* **what a device says about itself is checked** (:mod:`telemetry.scaling`): a scale factor
+  outside SunSpec's -10..10 or "not implemented", a value that does not fit its register, or a
+  step that would leave the device holding something else than asked refuses that point and
+  flags it faulty in :meth:`Controller.status`, naming device, point and register; the device's
+  registers are read again on the next apply. With control enabled, nothing is written to a
+  device whose scale factors and ratings could not be read;
+* **one device cannot stop the others**: any exception while handling a device is logged,
+  flagged as that device's fault, and the other devices are still written.
 
 Every decision is a ``setpoint`` :class:`~microgrid.readings.Reading` (tags ``site``,
 ``device``, ``point``; fields ``value``, ``requested``, ``accepted``, ``clamped``, ``dry_run``,
@@ -89,6 +98,7 @@ class _PointState:
     attempted_at: datetime
     written_at: datetime | None  #: last confirmed write
     confirmed: bool
+    dry_run: bool = False  #: decided in dry run: would have been written, never was
 
 
 @dataclass
@@ -162,7 +172,8 @@ class Controller:
             d.name: given.get(d.name) or load_profile(d.modbus.profile) for d in site.devices}
         self._state: dict[tuple[str, str], _PointState] = {}
         self._images: dict[str, dict[int, int]] = {}
-        self._faults: dict[str, str] = {}
+        self._faults: dict[str, str] = {}  #: device -> write / read-back / internal fault
+        self._point_faults: dict[tuple[str, str], str] = {}  #: (device, point) -> scaling fault
         self._refused: dict[tuple[str, str], str] = {}
         self._last_apply: datetime | None = None
         self.writes = 0  #: Modbus write requests sent
@@ -193,7 +204,12 @@ class Controller:
             groups.setdefault(d.device, []).append(d)
         readings: list[Reading] = []
         for name, desires in groups.items():
-            readings += await self._apply_device(name, desires, now, rate_limit)
+            try:
+                readings += await self._apply_device(name, desires, now, rate_limit)
+            except Exception as exc:  # one device's failure never stops the others
+                log.exception("setpoints of %s failed: %s", name, exc)
+                self._faults[name] = f"internal error: {type(exc).__name__}: {exc}"
+                self._images.pop(name, None)  # read its registers again next time
         return readings
 
     async def _apply_device(self, name: str, desires: list[Desired], now: datetime,
@@ -205,6 +221,10 @@ class Controller:
         readings, batch = [], []
         for d in desires:
             decision = decide(self.site, profile, d, image)
+            if decision.fault:
+                self._point_fault(name, d.point, decision.refused)
+            elif decision.accepted or profile is None or not writable(profile, d.point):
+                self._point_faults.pop((name, d.point), None)
             if not decision.accepted:
                 if not (d.optional and not writable(profile, d.point)):
                     if self._refused.get((name, d.point)) != decision.refused:  # once per cause
@@ -227,12 +247,23 @@ class Controller:
             for item in batch:
                 log.info("dry run: would write %s.%s = %r (requested %r)", name,
                          item.decision.desired.point, item.decision.value, item.requested)
-                self._remember(item, now, confirmed=True)
+                self._remember(item, now, confirmed=True, dry_run=True)
                 readings.append(self._item_reading(now, item, accepted=True))
             return readings
         assert profile is not None  # decide() accepts nothing for a device without a profile
+        if name not in self._images:  # never encode a write with scale factors the device did not give
+            why = "its scale factors and ratings could not be read; nothing written"
+            self._faults[name] = why
+            return readings + [self._item_reading(now, i, accepted=False) for i in batch]
         await self._write_batch(name, profile, batch, now)
         return readings + [self._item_reading(now, i, accepted=i.confirmed) for i in batch]
+
+    def _point_fault(self, name: str, point: str, reason: str) -> None:
+        """Flag a device point whose scaling the device reports unusably; re-read it next time."""
+        if self._point_faults.get((name, point)) != reason:
+            log.error("device %s: setpoint %s faulty: %s", name, point, reason)
+        self._point_faults[(name, point)] = reason
+        self._images.pop(name, None)
 
     def _image_for(self, name: str, profile: Profile | None) -> dict[int, int] | None:
         if profile is None:
@@ -333,14 +364,14 @@ class Controller:
             log.info("device %s: setpoint fault cleared", name)
             del self._faults[name]
 
-    def _remember(self, item: _Item, now: datetime, *, confirmed: bool) -> None:
+    def _remember(self, item: _Item, now: datetime, *, confirmed: bool, dry_run: bool = False) -> None:
         d = item.decision.desired
         key = (d.device, d.point)
         old = self._state.get(key)
         self._state[key] = _PointState(
             value=item.decision.value, writes=item.writes, attempted_at=now,
             written_at=now if confirmed else (old.written_at if old else None),
-            confirmed=confirmed)
+            confirmed=confirmed, dry_run=dry_run)
 
     # -------------------------------------------------------------------------- readings
     def _code(self, device: str, point: str, value: Any) -> float | None:
@@ -387,18 +418,30 @@ class Controller:
         -------
         dict
             ``{"mode", "dry_run", "last_apply", "writes", "faults": {device: message},
-            "devices": {device: {"setpoint_fault": bool, "points": {point: {"value",
-            "confirmed", "attempted_at", "written_at"}}}}}`` (times ISO 8601 UTC).
+            "devices": {device: {"setpoint_fault": bool, "points": {point: {"value", "state",
+            "confirmed", "attempted_at", "written_at"[, "fault"]}}}}}`` (times ISO 8601 UTC).
+            ``state`` is ``"confirmed"``, ``"not confirmed"``, ``"would write"`` (dry run: never
+            written, so never ``confirmed``) or ``"faulty"`` (the device's scaling refused the
+            point; ``fault`` says why, naming device, point and register).
         """
         def iso(t: datetime | None) -> str | None:
             return None if t is None else t.isoformat().replace("+00:00", "Z")
 
-        devices: dict[str, Any] = {d.name: {"setpoint_fault": d.name in self._faults, "points": {}}
+        faults = dict(self._faults)
+        for (name, point), why in self._point_faults.items():
+            faults[name] = "; ".join(m for m in (faults.get(name), f"{point}: {why}") if m)
+        devices: dict[str, Any] = {d.name: {"setpoint_fault": d.name in faults, "points": {}}
                                    for d in self.site.devices}
         for (name, point), st in self._state.items():
-            devices.setdefault(name, {"setpoint_fault": name in self._faults, "points": {}})
-            devices[name]["points"][point] = {"value": st.value, "confirmed": st.confirmed,
-                                              "attempted_at": iso(st.attempted_at),
-                                              "written_at": iso(st.written_at)}
+            devices.setdefault(name, {"setpoint_fault": name in faults, "points": {}})
+            state = "would write" if st.dry_run else "confirmed" if st.confirmed else "not confirmed"
+            devices[name]["points"][point] = {
+                "value": st.value, "state": state, "confirmed": st.confirmed and not st.dry_run,
+                "attempted_at": iso(st.attempted_at), "written_at": None if st.dry_run else iso(st.written_at)}
+        for (name, point), why in self._point_faults.items():
+            entry = devices.setdefault(name, {"setpoint_fault": True, "points": {}})["points"]
+            entry.setdefault(point, {"value": None, "confirmed": False, "attempted_at": None,
+                                     "written_at": None})
+            entry[point].update(state="faulty", fault=why)
         return {"mode": self.mode, "dry_run": self.dry_run, "last_apply": iso(self._last_apply),
-                "writes": self.writes, "faults": dict(self._faults), "devices": devices}
+                "writes": self.writes, "faults": faults, "devices": devices}

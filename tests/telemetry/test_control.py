@@ -235,9 +235,11 @@ def test_offline_device_flagged_others_written():
             battery_discharge_limit_kw={"bess-1": 100.0}, pv_limit_pct={"pv-south": 70.0}))
         points = by_point(readings)
         assert points[("bess-1", "discharge_limit_kw")]["accepted"] == 0
-        assert points[("bess-1", "discharge_limit_kw")]["attempts"] == 2
+        # its scale factors and rating could not be read: nothing is encoded, nothing written
+        assert points[("bess-1", "discharge_limit_kw")]["attempts"] == 0
         assert points[("pv-south", "power_limit_pct")]["accepted"] == 1
         assert set(c.status()["faults"]) == {"bess-1"}
+        assert "could not be read" in c.status()["faults"]["bess-1"]
         assert rig.camp.setpoints.battery_discharge_limit_kw["bess-1"] is None
     run(scenario)
 
