@@ -5,7 +5,11 @@
 - plan (every ``plan_every_s``, on the quarter hour): forecast from the measured history, plan
   with the chosen strategy (the fallback plan when the optimizer fails), store the forecast,
   the plan and the optimizer's figures;
-- control (every ``control_every_s``): the current plan step becomes device setpoints;
+- control (every ``control_every_s``): the current plan step becomes device setpoints, while
+  the plan is fresh (:mod:`microgrid.service.freshness`): past its horizon or older than
+  ``ServiceOptions.plan_max_age_s``, every device gets its own safe value (gensets ``auto``,
+  limits released) and the ``plan_expired`` alarm is raised in the store and the status until a
+  fresh plan exists;
 - drain (when a durable spool is in front of the store): sends spooled batches to the server.
 
 Every collaborator is typed (:mod:`microgrid.service.collaborators`); nothing is sniffed.
@@ -30,6 +34,14 @@ from microgrid.plant import Setpoints
 from microgrid.readings import Reading
 from microgrid.service.collaborators import Backlog, PollSource, SetpointWriter, Store
 from microgrid.service.forecasting import History, forecast_inputs, forecast_readings
+from microgrid.service.freshness import (
+    PLAN_EXPIRED,
+    SEVERITY_WARNING,
+    Alarm,
+    alarm_reading,
+    plan_end,
+    plan_expiry,
+)
 from microgrid.service.plan_readings import plan_readings
 from microgrid.site import Site
 from optimizer.guards import Measured, control_setpoints
@@ -40,15 +52,31 @@ from optimizer.setpoints import step_at
 log = logging.getLogger(__name__)
 
 
+#: A plan drives the plant for at most this many re-plan periods without a new one (default).
+PLAN_MAX_AGE_PERIODS = 4
+
+
 @dataclass(frozen=True)
 class ServiceOptions:
-    """Cadences of the loops. [s]"""
+    """Cadences of the loops. [s]
+
+    ``plan_max_age_s`` is the oldest a plan may be and still drive the plant (default
+    :data:`PLAN_MAX_AGE_PERIODS` re-plan periods: 1 h at the 15-min cadence). [s]
+    """
 
     plan_every_s: float = 900.0
     control_every_s: float = 60.0
     poll_tick_s: float = 1.0
     drain_every_s: float = 5.0
     history_days: float = 14.0
+    plan_max_age_s: float | None = None
+
+    @property
+    def max_plan_age_s(self) -> float:
+        """``plan_max_age_s``, or its default. [s]"""
+        if self.plan_max_age_s is None:
+            return PLAN_MAX_AGE_PERIODS * self.plan_every_s
+        return self.plan_max_age_s
 
 
 @dataclass
@@ -63,6 +91,7 @@ class ServiceState:
     plan: Plan | None = None
     plan_issued: datetime | None = None
     errors: list[str] = field(default_factory=list)
+    alarms: dict[str, Alarm] = field(default_factory=dict)  #: by code, active or last cleared
 
 
 class Service:
@@ -199,10 +228,35 @@ class Service:
         """The current plan step's setpoints through the guards (:func:`optimizer.guards.control_setpoints`):
         a genset started if the measured battery cannot carry the measured net load until the
         next plan (the forecast was too low), or if the camp would hold less operating reserve
-        than the site's rule. Outside the plan, every device in its own safe mode."""
-        index = step_at(plan, self.clock.now())
+        than the site's rule. Outside the plan or past its age, every device in its own safe mode."""
+        now = self.clock.now()
+        index = None if self._plan_expired(plan, now) else step_at(plan, now)
         return control_setpoints(self.site, plan, index, self._measured(),
                                  look_ahead_h=self.options.plan_every_s / 3600.0)
+
+    def _plan_expired(self, plan: Plan, now: datetime) -> bool:
+        """Raise, keep or clear the ``plan_expired`` alarm (stored at every control tick while
+        active, and once when cleared); whether the plan has expired."""
+        issued = self.state.plan_issued or now
+        why = plan_expiry(plan, issued, now, self.options.max_plan_age_s)
+        alarm = self.state.alarms.get(PLAN_EXPIRED)
+        was_active = alarm is not None and alarm.active
+        if why is None and not was_active:
+            return False
+        age_s = (now - issued).total_seconds()
+        if why is not None and not was_active:
+            log.error("%s: devices handed back to their own automatic mode until a fresh plan", why)
+            alarm = Alarm(PLAN_EXPIRED, "service", SEVERITY_WARNING, True, now, why, age_s)
+        elif why is None:
+            log.warning("a fresh plan (issued %s) drives the plant again", issued.isoformat())
+            alarm = Alarm(PLAN_EXPIRED, "service", SEVERITY_WARNING, False, now,
+                          "a fresh plan drives the plant again", age_s)
+        else:
+            assert alarm is not None
+            alarm.message, alarm.value = why, age_s
+        self.state.alarms[PLAN_EXPIRED] = alarm
+        self._write([alarm_reading(self.site.name, now, alarm)])
+        return alarm.active
 
     def _measured(self) -> Measured | None:
         """The latest load, PV and SOC of every battery; None when one is missing (no guard)."""
@@ -280,13 +334,18 @@ class Service:
         devices = self.pipeline.device_status()
         if devices and not any(d.get("online") for d in devices.values()):
             reasons.append("no device answers")
-        plan = self.state.plan
+        alarms = [a.to_json() for a in self.state.alarms.values() if a.active]
+        reasons += [f"{a['code']}: {a['message']}" for a in alarms]
+        plan, issued = self.state.plan, self.state.plan_issued
         out: dict[str, Any] = {"site": self.site.name, "time": now.isoformat(), "healthy": not reasons,
                "reasons": reasons, "started": self.state.started, "last_poll": self.state.last_poll,
-               "polls": self.state.polls, "devices": devices,
-               "plan": None if plan is None else {
-                   "issued": self.state.plan_issued, "status": plan.status, "reason": plan.reason,
-                   "strategy": plan.strategy, "fuel_l": plan.total_fuel_l, "solve_s": plan.solve_s},
+               "polls": self.state.polls, "devices": devices, "alarms": alarms,
+               "plan": None if plan is None or issued is None else {
+                   "issued": issued, "status": plan.status, "reason": plan.reason,
+                   "strategy": plan.strategy, "fuel_l": plan.total_fuel_l, "solve_s": plan.solve_s,
+                   "ends": plan_end(plan), "age_s": (now - issued).total_seconds(),
+                   "max_age_s": self.options.max_plan_age_s,
+                   "fresh": plan_expiry(plan, issued, now, self.options.max_plan_age_s) is None},
                "plans": self.state.plans, "fallbacks": self.state.fallbacks,
                "errors": self.state.errors[-5:], "control": self.controller.status()}
         if self.backlog is not None:

@@ -43,15 +43,19 @@ class StatusServer:
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            request = await asyncio.wait_for(reader.readline(), timeout=5)
-            while (await asyncio.wait_for(reader.readline(), timeout=5)) not in (b"\r\n", b"\n", b""):
-                pass
-            parts = request.decode("latin-1").split()
-            path = parts[1] if len(parts) > 1 else "/"
-            code, body = self._route(parts[0] if parts else "", path)
+            try:
+                request = await asyncio.wait_for(reader.readline(), timeout=5)
+                while (await asyncio.wait_for(reader.readline(), timeout=5)) not in (b"\r\n", b"\n", b""):
+                    pass
+            except ValueError:  # a line over the reader's limit (64 KiB)
+                code, body = 431, {"error": "request line or header too long"}
+            else:
+                parts = request.decode("latin-1").split()
+                path = parts[1] if len(parts) > 1 else "/"
+                code, body = self._route(parts[0] if parts else "", path)
             data = json.dumps(body, default=str, indent=1).encode()
             reason = {200: "OK", 404: "Not Found", 405: "Method Not Allowed",
-                      503: "Service Unavailable"}[code]
+                      431: "Request Header Fields Too Large", 503: "Service Unavailable"}[code]
             writer.write(f"HTTP/1.0 {code} {reason}\r\nContent-Type: application/json\r\n"
                          f"Content-Length: {len(data)}\r\n\r\n".encode() + data)
             await writer.drain()

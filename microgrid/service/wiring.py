@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from microgrid.clock import LoopClock
-from microgrid.errors import DeviceError, HistorianError
+from microgrid.errors import ConfigError, DeviceError, HistorianError
 from microgrid.plant.bucket import BUCKET_H
 from microgrid.service.collaborators import Backlog, Store
 from microgrid.service.forecasting import History
@@ -22,6 +22,7 @@ from telemetry.connection import Connections
 from telemetry.control import Controller
 from telemetry.historian import SpooledHistorian, open_historian
 from telemetry.historian.base import Historian, HistorianUnavailable
+from telemetry.historian.factory import check_resolvable
 from telemetry.pipeline import PollPipeline
 from telemetry.poller import Poller
 
@@ -33,22 +34,32 @@ DEFAULT_STORE = "sqlite:///microgrid.sqlite"
 DEFAULT_SPOOL = "microgrid-spool.db"
 
 
-def open_store(spec: str, spool: str | Path | None = None) -> Historian:
+def open_store(spec: str, spool: str | Path | None = None, *, spool_only_start: bool = False) -> Historian:
     """The historian for ``spec``; InfluxDB always gets a durable spool in front.
 
-    The server is probed with one query: refused credentials (or another answer that no retry
+    The server's host name must resolve (a typo or a missing DNS entry is no outage: the spool
+    would wait for ever), unless ``spool_only_start`` says the camp must start anyway. The
+    server is then probed with one query: refused credentials (or another answer that no retry
     can fix) fail now, clearly; a server that cannot be reached is only a warning, since the
     spool keeps every reading until it is back (store-and-forward).
 
     Raises
     ------
     HistorianError
-        Bad spec, or credentials refused (:class:`HistorianAuthError`).
+        Bad spec, a host that does not resolve, or credentials refused (:class:`HistorianAuthError`).
     """
     influx = spec.startswith(("influx1:", "influx2:"))
     if influx and "spool=" not in spec and spool is None:
         spool = DEFAULT_SPOOL
     store = open_historian(spec, spool=spool if influx else None)
+    try:
+        check_resolvable(spec)
+    except HistorianError as exc:
+        if not spool_only_start:
+            store.close()
+            raise HistorianError(f"{exc}; check --store, or pass --spool-only-start to start anyway "
+                                 f"and spool until it resolves") from None
+        log.warning("%s; starting anyway (--spool-only-start): spooling until it resolves", exc)
     try:
         store.probe()
     except HistorianUnavailable as exc:  # the spool is in front: keep going
@@ -80,7 +91,7 @@ class Wired:
 async def wire_service(site: Site, *, clock: LoopClock, store: Store, strategy: str = "milp",
                        backlog: Backlog | None = None,
                        control_mode: str | None = None, status_port: int | None = 0,
-                       options: ServiceOptions = ServiceOptions(),
+                       status_host: str = "127.0.0.1", options: ServiceOptions = ServiceOptions(),
                        require_device: bool = True) -> Wired:
     """Build (and probe) the service for ``site``.
 
@@ -89,7 +100,9 @@ async def wire_service(site: Site, *, clock: LoopClock, store: Store, strategy: 
     control_mode : {"dry_run", "enabled"}, optional
         Default: the site file's ``control_mode``.
     status_port : int or None
-        Loopback port of the status endpoint (0: any free port; None: none).
+        Port of the status endpoint (0: any free port; None: none).
+    status_host : str
+        Address the status endpoint listens on (default loopback).
     require_device : bool
         Fail when no device answers the start-up poll (the service cannot run blind).
     backlog : Backlog, optional
@@ -100,6 +113,8 @@ async def wire_service(site: Site, *, clock: LoopClock, store: Store, strategy: 
     ------
     DeviceError
         No device answered at start-up (each device's reason is in the message).
+    ConfigError
+        The status endpoint cannot listen there (address in use, unknown host).
     """
     connections = Connections(site)
     poller = Poller(site, clock=clock, connections=connections)
@@ -126,8 +141,15 @@ async def wire_service(site: Site, *, clock: LoopClock, store: Store, strategy: 
                       backlog=backlog or (store if isinstance(store, SpooledHistorian) else None))
     server = None
     if status_port is not None:
-        server = StatusServer(service.status, port=status_port)
-        await server.start()
+        server = StatusServer(service.status, host=status_host, port=status_port)
+        try:
+            await server.start()
+        except OSError as exc:
+            await poller.close()
+            await connections.close_all()
+            raise ConfigError(f"the status endpoint cannot listen on {status_host}:{status_port}: "
+                              f"{exc.strerror or exc} (another microgrid run?); choose another address",
+                              key="--status-addr") from None
     return Wired(service, store, connections, poller, server)
 
 

@@ -24,6 +24,7 @@ Secrets never go in the spec: InfluxDB 1.x user/password come from ``MICROGRID_I
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 from typing import Mapping
 from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
@@ -65,7 +66,7 @@ def _options(spec: str, scheme: str, query: str) -> dict[str, str]:
 def _redact(spec: str) -> str:
     parts = urlsplit(spec)
     if parts.password or parts.username:
-        return spec.replace(parts.netloc, (parts.hostname or "") + (f":{parts.port}" if parts.port else ""))
+        return spec.replace(parts.netloc, parts.netloc.rsplit("@", 1)[-1])
     return spec
 
 
@@ -75,13 +76,52 @@ def _number(spec: str, opts: dict[str, str], key: str, default: float) -> float:
 
 
 def _optional_number(spec: str, opts: dict[str, str], key: str) -> float | None:
+    """The option as a number > 0 (every numeric option is a size, a time or a count)."""
     if key not in opts:
         return None
     try:
-        return float(opts[key])
+        value = float(opts[key])
     except ValueError:
         raise HistorianError(f"historian spec {_redact(spec)!r}: {key}={opts[key]!r} is not a "
                              f"number") from None
+    if not value > 0 or value == float("inf"):
+        raise HistorianError(f"historian spec {_redact(spec)!r}: {key}={opts[key]!r} must be a number > 0")
+    return value
+
+
+def _host_port(spec: str, parts: SplitResult) -> tuple[str, int]:
+    """Host and port of an InfluxDB spec (port 8086 by default)."""
+    if not parts.hostname:
+        raise HistorianError(f"historian spec {_redact(spec)!r}: no host (influx1://HOST:PORT/DB)")
+    try:
+        port = parts.port
+    except ValueError:
+        raise HistorianError(f"historian spec {_redact(spec)!r}: the port must be a number in "
+                             f"1..65535") from None
+    if port == 0:
+        raise HistorianError(f"historian spec {_redact(spec)!r}: the port must be a number in 1..65535")
+    return parts.hostname, port or 8086
+
+
+def check_resolvable(spec: str) -> None:
+    """Fail now when an InfluxDB spec's host name does not resolve (a typo, or no DNS on the camp
+    LAN); SQLite specs pass.
+
+    Raises
+    ------
+    HistorianError
+        Naming the host; the spool would otherwise wait for a server that can never answer.
+    """
+    parts = urlsplit(spec)
+    if parts.scheme not in ("influx1", "influx2"):
+        return
+    host, port = _host_port(spec, parts)
+    try:
+        socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        why = exc.strerror if isinstance(exc, socket.gaierror) else str(exc)
+        raise HistorianError(f"historian spec {_redact(spec)!r}: host {host!r} cannot be resolved "
+                             f"({why})") from None
 
 
 def open_historian(spec: str, *, env: Mapping[str, str] | None = None,
@@ -101,7 +141,8 @@ def open_historian(spec: str, *, env: Mapping[str, str] | None = None,
     Raises
     ------
     HistorianError
-        Unknown scheme or option, missing database/org/bucket/token, credentials in the spec.
+        Unknown scheme or option, an option that is not a number > 0, a port outside 1..65535,
+        missing host/database/org/bucket/token, credentials in the spec.
     """
     env = os.environ if env is None else env
     parts = urlsplit(spec)
@@ -142,10 +183,9 @@ def _open_sqlite(spec: str, parts: SplitResult, opts: dict[str, str]) -> Histori
 def _open_influx(spec: str, scheme: str, parts: SplitResult, opts: dict[str, str],
                  env: Mapping[str, str]) -> Historian:
     from telemetry.historian.influx import InfluxV1Historian, InfluxV2Historian
-    if not parts.hostname:
-        raise HistorianError(f"historian spec {_redact(spec)!r}: no host")
+    host, port = _host_port(spec, parts)
     proto = "https" if opts.get("tls") in ("1", "true", "yes") else "http"
-    url = f"{proto}://{parts.hostname}:{parts.port or 8086}"
+    url = f"{proto}://{host}:{port}"
     timeout = _number(spec, opts, "timeout_s", 10.0)
     if scheme == "influx1":
         db = unquote(parts.path.strip("/"))

@@ -156,6 +156,11 @@ def test_dry_run_writes_nothing_but_records():
         assert points[("dg-1", "mode")]["value"] == 2.0
         assert all(r.fields["dry_run"] == 1 and r.measurement == "setpoint"
                    and r.tags["site"] == "malakal" for r in readings)
+        # the status never calls a point that was never written confirmed
+        status = c.status()["devices"]
+        for name, point in (("pv-north", "power_limit_pct"), ("dg-1", "mode")):
+            shown = status[name]["points"][point]
+            assert (shown["state"], shown["confirmed"], shown["written_at"]) == ("would write", False, None)
         rig.clock.advance(5)
         assert await c.apply(sp) == []                                   # nothing new to say
     run(scenario)
