@@ -176,11 +176,13 @@ def read_site_document(path: str | Path) -> dict[str, Any]:
     Raises
     ------
     ConfigError
-        Missing or unreadable file, or not valid TOML, naming the file.
+        Missing or unreadable file, not UTF-8, or not valid TOML, naming the file.
     """
     path = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = Path(path).read_text(encoding="utf-8-sig")  # a byte-order mark (Notepad) is fine
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not UTF-8 text (byte {exc.start}); save the site file as UTF-8", path=path) from None
     except FileNotFoundError:
         raise ConfigError("site file not found", path=path) from None
     except OSError as exc:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from difflib import get_close_matches
@@ -69,7 +69,9 @@ class SeriesCsv:
 
 
 def read_series_csv(path: str | Path, required: Sequence[str], *, extra: str = "error",
-                    missing_ok: bool = False, negative_ok: Collection[str] = ()) -> SeriesCsv:
+                    missing_ok: bool = False, negative_ok: Collection[str] = (),
+                    max_span: timedelta | None = None, max_rows: int | None = None,
+                    limit_note: str = "") -> SeriesCsv:
     """Parse a CSV with a ``time`` column and the ``required`` numeric columns.
 
     Parameters
@@ -85,29 +87,45 @@ def read_series_csv(path: str | Path, required: Sequence[str], *, extra: str = "
     negative_ok : collection of str
         Required columns that may hold negative numbers (the other required ones must be ≥ 0;
         kept extra columns may be negative).
+    max_span : timedelta, optional
+        A row starting this long after the first one, or later, is an error at its row; the
+        file is read no further (a 10-year file is refused in well under a second).
+    max_rows : int, optional
+        More data rows than this is an error at the first row too many.
+    limit_note : str
+        Appended to the message of either limit (e.g. what the limit is for).
 
     Raises
     ------
     InputError
         Unreadable or not UTF-8, empty, a missing, unknown or repeated column, a row with the
         wrong number of fields, an unparsable or non-UTC time, a non-numeric, infinite, missing
-        or negative value.
+        or negative value, a row beyond ``max_span`` or ``max_rows``.
     """
     path = str(path)
     rows = _rows(path)
-    header = [h.strip() for h in rows[0]]
+    header = [h.strip() for h in next(rows, None) or []]
+    if not header:
+        raise InputError("empty file; expected a header row", path=path, row=1)
     _check_header(path, header, ("time", *required), extra)
     numeric = [c for c in header if c != "time"]
     cells: dict[str, list[str]] = {c: [] for c in numeric}
     times: list[datetime] = []
     lines: list[int] = []
-    for line, row in enumerate(rows[1:], start=2):
+    for line, row in enumerate(rows, start=2):
         if not any(cell.strip() for cell in row):
             continue
         if len(row) != len(header):
             raise InputError(f"{len(row)} fields, header has {len(header)}", path=path, row=line)
+        if max_rows is not None and len(times) >= max_rows:
+            raise InputError(f"more than {max_rows} data rows{limit_note}", path=path, row=line)
+        t = _parse_time(path, line, row[header.index("time")])
+        if max_span is not None and times and t - times[0] >= max_span:
+            raise InputError(f"{t.isoformat()} is {_span(t - times[0])} after the first row "
+                             f"({times[0].isoformat()}): beyond {_span(max_span)}{limit_note}",
+                             path=path, row=line, column="time")
         lines.append(line)
-        times.append(_parse_time(path, line, row[header.index("time")]))
+        times.append(t)
         for c in numeric:
             cells[c].append(row[header.index(c)])
     if not times:
@@ -120,21 +138,28 @@ def read_series_csv(path: str | Path, required: Sequence[str], *, extra: str = "
     return SeriesCsv(path, tuple(times), tuple(lines), columns)
 
 
-def _rows(path: str) -> list[list[str]]:
+def _span(d: timedelta) -> str:
+    days = d.total_seconds() / 86400.0
+    return f"{days:g} days" if days >= 2 else f"{d.total_seconds() / 3600.0:g} h"
+
+
+def _rows(path: str) -> Iterator[list[str]]:
+    """The CSV rows, read lazily; every problem as an :class:`InputError` naming the file."""
+    done = 0  # rows read whole
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
-            rows = list(csv.reader(f))
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 text (byte {exc.start}); save the file as CSV UTF-8", path=path) from None
+            for row in csv.reader(f):
+                yield row
+                done += 1
+    except UnicodeDecodeError:
+        raise InputError("not UTF-8 text" + (f" (after row {done})" if done else "")
+                         + "; save the file as CSV UTF-8", path=path) from None
     except IsADirectoryError:
         raise InputError("is a directory, not a CSV file", path=path) from None
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror}", path=path) from exc
     except csv.Error as exc:
         raise InputError(f"not a CSV file: {exc}", path=path) from None
-    if not rows:
-        raise InputError("empty file; expected a header row", path=path, row=1)
-    return rows
 
 
 def _check_header(path: str, header: list[str], wanted: Sequence[str], extra: str) -> None:

@@ -17,6 +17,7 @@ from forecasts.load import load_forecast
 from forecasts.pv import pv_forecast, pv_forecast_from_weather
 from forecasts.skill import format_table
 from forecasts.tmy import SHIPPED
+from microgrid.cli.outputs import out_file, writing
 from microgrid.config import load_site
 from microgrid.errors import InputError
 from microgrid.series_csv import read_series_csv
@@ -62,10 +63,11 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(_json_safe(ev.to_dict()), indent=2) if args.json else render(ev))
         return 0
     if args.history and args.out:
+        out = out_file(args.out)
         weather = read_csv_checked(args.weather, WEATHER_COLUMNS) if args.weather else None
         fc = forecast_from_history(site, read_history(args.history), args.horizon_h, weather)
-        fc.to_csv(args.out, index_label="time", date_format="%Y-%m-%dT%H:%M:%SZ",
-                  float_format="%.3f")
+        with writing(out):
+            fc.to_csv(out, index_label="time", date_format="%Y-%m-%dT%H:%M:%SZ", float_format="%.3f")
         print(f"wrote {len(fc)} steps from {fc.index[0]} to {args.out}")
         return 0
     raise InputError("give --evaluate MODE, or --history CSV with --out CSV")

@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any, Awaitable, Callable
 
 import requests
-from testkit import EXAMPLE_SITE, ROOT, free_ports
+from testkit import EXAMPLE_SITE, ROOT
+from testkit import write_site_file as write_site_file  # the subprocess tests' site files
 
 from microgrid.clock import EventClock
 from microgrid.config import load_site
@@ -199,23 +200,6 @@ def create_admin(url: str, user: str, password: str) -> None:
 
 
 # ----------------------------------------------------------------------------- subprocesses
-def write_site_file(path: Path, *, control_mode: str | None = None,
-                    replace: dict[str, str] | None = None) -> Path:
-    """The example site file with every Modbus port moved to a free one (nothing listens on
-    them until a camp is served), optionally its control mode and other text changed."""
-    text = EXAMPLE_SITE.read_text()
-    old = sorted(set(int(p) for p in re.findall(r"port = (\d+)", text)))
-    for o, n in zip(old, free_ports(len(old))):
-        text = text.replace(f"port = {o},", f"port = {n},")
-    if control_mode:
-        text = text.replace('control_mode = "dry_run"', f'control_mode = "{control_mode}"')
-    for a, b in (replace or {}).items():
-        assert a in text, a
-        text = text.replace(a, b)
-    path.write_text(text)
-    return path
-
-
 def cli_env(**extra: str) -> dict[str, str]:
     """Environment for a ``python -m microgrid.cli`` subprocess (project on the path, no
     inherited InfluxDB secrets)."""
