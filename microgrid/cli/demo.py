@@ -83,19 +83,29 @@ def run(args: argparse.Namespace) -> int:
 
 
 def summary_text(r: DemoResult, wall_s: float) -> str:
+    """The demo's summary. It leads with the litres saved against load following on the same
+    simulated days, counting the stored energy each run used up (the two runs end with the
+    battery at different charges; docs/architecture.md §4), and says why the raw renewable
+    fractions differ from the SOC-adjusted ones."""
     s = r.summary
-    avoided = r.baseline_fuel_l - (s.fuel_l or 0.0)
-    pct = 100 * avoided / r.baseline_fuel_l if r.baseline_fuel_l else math.nan
+    fuel_l = s.fuel_l or 0.0
+    ours_l, theirs_l = fuel_l + r.soc_change_l, r.baseline_fuel_l + r.baseline_soc_change_l
+    saved_l = theirs_l - ours_l
+    pct = 100 * saved_l / theirs_l if theirs_l else math.nan
     lines = [
         f"camp-microgrid demo: {s.site} ({s.mission}), {s.period.title}, {wall_s:.0f} s wall time",
-        f"  renewable fraction     {s.renewable_fraction_pct:6.1f} %   (load following: "
-        f"{r.baseline_renewable_fraction_pct:.1f} %); counting the stored energy used up: "
-        f"{r.renewable_fraction_adjusted_pct:.1f} % vs {r.baseline_renewable_fraction_adjusted_pct:.1f} %",
-        f"  diesel                 {s.fuel_l:8.0f} L  ({s.fuel_basis}); load following "
-        f"{r.baseline_fuel_l:.0f} L → {avoided:.0f} L avoided ({pct:.1f} %)",
-        f"  battery SOC            {r.soc_start_pct:.0f} % → {r.soc_end_pct:.0f} % (load following → "
-        f"{r.baseline_soc_end_pct:.0f} %); litres counting the stored energy used up: "
-        f"{s.fuel_l + r.soc_change_l:.0f} L vs {r.baseline_fuel_l + r.baseline_soc_change_l:.0f} L",
+        f"  diesel saved           {saved_l:8.0f} L  ({pct:.1f} %) against load following on the same days, "
+        f"counting the stored energy each run used up",
+        f"  diesel                 {fuel_l:8.0f} L  ({s.fuel_basis}) {r.soc_change_l:+.0f} L for the battery's "
+        f"change = {ours_l:.0f} L; load following {r.baseline_fuel_l:.0f} L {r.baseline_soc_change_l:+.0f} L "
+        f"= {theirs_l:.0f} L",
+        f"  renewable fraction     {r.renewable_fraction_adjusted_pct:6.1f} %   counting the stored energy used up "
+        f"(load following {r.baseline_renewable_fraction_adjusted_pct:.1f} %)",
+        f"                         raw {s.renewable_fraction_pct:.1f} % (load following "
+        f"{r.baseline_renewable_fraction_pct:.1f} %): the battery ended at {r.soc_end_pct:.0f} % here and "
+        f"{r.baseline_soc_end_pct:.0f} % under load following (from {r.soc_start_pct:.0f} %); energy a run "
+        "takes out of the battery is not renewable energy it made, so only the figures counting the "
+        "stored energy compare like with like",
         f"  CO2                    {s.co2_t:8.2f} t",
         f"  load / PV / gensets    {s.load_kwh:8.0f} / {s.pv_kwh:.0f} / {s.genset_kwh:.0f} kWh",
         f"  unserved load          {r.unserved_kwh:8.1f} kWh",
