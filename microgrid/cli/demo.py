@@ -102,10 +102,10 @@ def summary_text(r: DemoResult, wall_s: float) -> str:
         f"  renewable fraction     {r.renewable_fraction_adjusted_pct:6.1f} %   counting the stored energy used up "
         f"(load following {r.baseline_renewable_fraction_adjusted_pct:.1f} %)",
         f"                         raw {s.renewable_fraction_pct:.1f} % (load following "
-        f"{r.baseline_renewable_fraction_pct:.1f} %): the battery ended at {r.soc_end_pct:.0f} % here and "
-        f"{r.baseline_soc_end_pct:.0f} % under load following (from {r.soc_start_pct:.0f} %); energy a run "
-        "takes out of the battery is not renewable energy it made, so only the figures counting the "
-        "stored energy compare like with like",
+        f"{r.baseline_renewable_fraction_pct:.1f} %): the battery ended at {r.soc_end_pct:.0f} % here, "
+        f"{r.baseline_soc_end_pct:.0f} % under load following (from {r.soc_start_pct:.0f} %);",
+        "                         energy a run takes out of the battery is not renewable energy it made, "
+        "so only the figures counting the stored energy compare like with like",
         f"  CO2                    {s.co2_t:8.2f} t",
         f"  load / PV / gensets    {s.load_kwh:8.0f} / {s.pv_kwh:.0f} / {s.genset_kwh:.0f} kWh",
         f"  unserved load          {r.unserved_kwh:8.1f} kWh",
