@@ -174,6 +174,7 @@ class Controller:
         self._images: dict[str, dict[int, int]] = {}
         self._faults: dict[str, str] = {}  #: device -> write / read-back / internal fault
         self._point_faults: dict[tuple[str, str], str] = {}  #: (device, point) -> scaling fault
+        self._reread: set[str] = set()  #: devices whose registers are read again on the next apply
         self._refused: dict[tuple[str, str], str] = {}
         self._last_apply: datetime | None = None
         self.writes = 0  #: Modbus write requests sent
@@ -215,6 +216,9 @@ class Controller:
     async def _apply_device(self, name: str, desires: list[Desired], now: datetime,
                             rate_limit: bool) -> list[Reading]:
         profile = self.profiles.get(name)
+        if name in self._reread:  # a scaling fault last time: the device may have fixed it
+            self._reread.discard(name)
+            self._images.pop(name, None)
         if profile is not None and name not in self._images:
             await self._read_image(name, profile)
         image = self._image_for(name, profile)
@@ -263,7 +267,7 @@ class Controller:
         if self._point_faults.get((name, point)) != reason:
             log.error("device %s: setpoint %s faulty: %s", name, point, reason)
         self._point_faults[(name, point)] = reason
-        self._images.pop(name, None)
+        self._reread.add(name)
 
     def _image_for(self, name: str, profile: Profile | None) -> dict[int, int] | None:
         if profile is None:

@@ -163,14 +163,17 @@ def test_a_device_serving_a_bad_scale_factor_is_flagged_the_others_are_written(s
             points = _points(await controller.apply(setpoints))
             north = points[("pv-north", "power_limit_pct")]
             assert north["accepted"] == 0 and "value" not in north, tick
-            if tick == 0:  # (on the next tick it is already written: nothing to do)
+            if tick == 0:  # (on the next tick they are already written: nothing to do)
                 assert points[("pv-south", "power_limit_pct")]["accepted"] == 1
+                # the faulty device's other points are still written and confirmed
+                revert = points[("pv-north", "power_limit_revert_s")]
+                assert revert["accepted"] == 1 and revert["fault"] == 0
             status = controller.status()
             assert status["devices"]["pv-north"]["setpoint_fault"] is True
             fault = status["devices"]["pv-north"]["points"]["power_limit_pct"]
             assert fault["state"] == "faulty" and words in fault["fault"]
             assert "'pv-north'" in fault["fault"] and f"register {SF_REGISTER}" in fault["fault"]
-            assert set(status["faults"]) == {"pv-north"}
+            assert set(status["faults"]) == {"pv-north"} and "could not be read" not in status["faults"]["pv-north"]
             clock.advance(60)
         # nothing reached pv-north's limit; pv-south and dg-1 obey
         assert camp.setpoints.pv_limit_pct["pv-north"] == 100.0
