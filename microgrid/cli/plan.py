@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import textwrap
 from typing import Any
 
 import numpy as np
@@ -27,16 +28,17 @@ UNSERVED_TOL_KWH = 1e-3
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "plan", help="plan diesel dispatch for a load/PV forecast",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Plan genset, battery and PV dispatch for the forecast in IN.csv (columns time "
-        "[ISO 8601 UTC], load_kw, pv_available_kw) and write PLAN.csv. The MILP falls back to a "
-        "rule-based plan (status 'fallback') if it fails.\n\n"
+    paragraphs = [
+        "Plan genset, battery and PV dispatch for the forecast in IN.csv (columns time [ISO 8601 UTC], "
+        "load_kw, pv_available_kw) and write PLAN.csv. The MILP falls back to a rule-based plan (status "
+        "'fallback') if it fails.",
         f"IN.csv: at most {MAX_HORIZON_H // 24} days, a regular step that divides an hour into whole "
-        f"minutes, no load or PV above {MAGNITUDE_FACTOR:g}x what the site has installed.\n\n"
-        "exit codes: 0 the plan serves all the load; 3 the plan leaves load unserved (the summary "
-        "gives the kWh); 2 bad input (one line naming the file, row, column or option).")
+        f"minutes, no load or PV above {MAGNITUDE_FACTOR:g}x what the site has installed.",
+        "exit codes: 0 the plan serves all the load; 3 the plan leaves load unserved (the summary gives "
+        "the kWh); 2 bad input (one line naming the file, row, column or option)."]
+    p = sub.add_parser("plan", help="plan diesel dispatch for a load/PV forecast",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       description="\n\n".join(textwrap.fill(t, 78) for t in paragraphs))
     p.add_argument("--site", required=True, metavar="SITE", help="site file (TOML)")
     p.add_argument("--inputs", required=True, metavar="IN.csv", help="forecast: time, load_kw, pv_available_kw")
     p.add_argument("--out", required=True, metavar="PLAN.csv", help="plan to write")
