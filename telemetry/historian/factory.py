@@ -10,6 +10,14 @@ spec                                                       opens
 ``influx2://influxdb:8086?org=un&bucket=microgrid``        InfluxDB 2.x/3.x (influxdb-client)
 =========================================================  ========================================
 
+Roll-ups and raw retention (docs/architecture.md §5): ``raw_days=30`` keeps the measured
+readings 30 days and their 1-min and 15-min roll-ups for good (``raw_days=none``: raw readings
+too), ``tiers=1m,15m`` names the roll-ups. Either option (or ``tiered=True``) opens a
+:class:`~telemetry.historian.tiered.TieredHistorian`: on SQLite in the same file, on InfluxDB 1.x
+in the retention policies ``raw`` (``raw_days``) and ``rollup_1m``/``rollup_15m`` (INF), created
+when missing; the records (energy, plan, setpoints...) stay in the database's default policy,
+where the dashboards read them.
+
 Common options (query string): ``tls=1`` (https, Influx only), ``timeout_s=10``,
 ``spool=/var/lib/microgrid/spool.db`` (put a durable spool in front; also ``spool_max_mb``
 (default 1024), ``spool_max_points``, ``batch_points`` (default 5000)), ``influx1`` also ``gzip=1``;
@@ -33,8 +41,9 @@ from telemetry.historian.base import Historian
 
 _SPOOL = {"spool", "spool_max_mb", "spool_max_points", "batch_points"}
 _COMMON = _SPOOL | {"timeout_s", "tls"}
-_ALLOWED = {"sqlite": _SPOOL | {"retention_days"},
-            "influx1": _COMMON | {"rp", "gzip"},
+_TIERED = {"raw_days", "tiers"}
+_ALLOWED = {"sqlite": _SPOOL | _TIERED | {"retention_days"},
+            "influx1": _COMMON | _TIERED | {"rp", "gzip"},
             "influx2": _COMMON | {"org", "bucket", "db", "rp", "token_file"}}
 
 
@@ -80,7 +89,7 @@ def _number(spec: str, opts: dict[str, str], key: str, default: float | None) ->
 
 
 def open_historian(spec: str, *, env: Mapping[str, str] | None = None,
-                   spool: str | Path | None = None) -> Historian:
+                   spool: str | Path | None = None, tiered: bool = False) -> Historian:
     """Open the historian a spec names (module docstring for the forms).
 
     Parameters
@@ -92,6 +101,9 @@ def open_historian(spec: str, *, env: Mapping[str, str] | None = None,
     spool : path, optional
         Put a :class:`~telemetry.historian.spool.SpooledHistorian` with this spool file in
         front (same as ``?spool=``).
+    tiered : bool
+        Raw retention and roll-ups even without ``raw_days``/``tiers`` in the spec (default
+        30 days, ``1m,15m``).
 
     Raises
     ------
@@ -108,7 +120,9 @@ def open_historian(spec: str, *, env: Mapping[str, str] | None = None,
         raise HistorianError(f"historian spec {_redact(spec)!r}: credentials do not go in the "
                              f"spec; use MICROGRID_INFLUX_USER/PASSWORD or MICROGRID_INFLUX_TOKEN")
     opts = _options(spec, scheme, parts.query)
-    if scheme == "sqlite":
+    if tiered or _TIERED & set(opts):
+        inner = _open_tiered(spec, scheme, parts, opts, env)
+    elif scheme == "sqlite":
         inner = _open_sqlite(spec, parts, opts)
     else:
         inner = _open_influx(spec, scheme, parts, opts, env)
@@ -123,15 +137,48 @@ def open_historian(spec: str, *, env: Mapping[str, str] | None = None,
                             batch_points=int(_number(spec, opts, "batch_points", 5000)))
 
 
-def _open_sqlite(spec: str, parts, opts: dict[str, str]) -> Historian:
-    from telemetry.historian.sqlite import SQLiteHistorian
+def _open_tiered(spec: str, scheme: str, parts, opts: dict[str, str],
+                 env: Mapping[str, str]) -> Historian:
+    from telemetry.historian.tiered_open import influx_tiered, sqlite_tiered
+    if scheme == "influx2":
+        raise HistorianError(f"historian spec {_redact(spec)!r}: roll-ups on InfluxDB 2.x are "
+                             f"not built yet; give the bucket a retention period instead")
+    if "retention_days" in opts:
+        raise HistorianError(f"historian spec {_redact(spec)!r}: retention_days deletes every "
+                             f"reading; with roll-ups use raw_days")
+    policy = _policy(spec, opts)
+    if scheme == "sqlite":
+        return sqlite_tiered(_sqlite_path(spec, parts), policy)
+    keep_rp = opts.get("rp") or None
+    return influx_tiered(lambda rp: _open_influx(spec, scheme, parts, {**opts, "rp": rp or ""}, env),
+                         policy, keep_rp)
+
+
+def _policy(spec: str, opts: dict[str, str]):
+    from telemetry.historian.rollup import RetentionPolicy
+    text = opts.get("raw_days", "30")
+    raw_days = None if text.lower() in ("none", "inf", "") else _number(spec, {"raw_days": text}, "raw_days", 30.0)
+    tiers = tuple(t.strip() for t in opts.get("tiers", "1m,15m").split(",") if t.strip())
+    try:
+        return RetentionPolicy(raw_days=raw_days, tiers=tiers)
+    except (ValueError, HistorianError) as exc:
+        raise HistorianError(f"historian spec {_redact(spec)!r}: {exc}") from None
+
+
+def _sqlite_path(spec: str, parts) -> str:
     if parts.netloc:
         raise HistorianError(f"historian spec {spec!r}: write sqlite:///relative/path.db or "
                              f"sqlite:////absolute/path.db (three or four slashes)")
     path = unquote(parts.path[1:] if parts.path.startswith("/") else parts.path)
     if not path:
         raise HistorianError(f"historian spec {spec!r}: no database file")
-    return SQLiteHistorian(path, retention_days=_number(spec, opts, "retention_days", None))
+    return path
+
+
+def _open_sqlite(spec: str, parts, opts: dict[str, str]) -> Historian:
+    from telemetry.historian.sqlite import SQLiteHistorian
+    return SQLiteHistorian(_sqlite_path(spec, parts),
+                           retention_days=_number(spec, opts, "retention_days", None))
 
 
 def _open_influx(spec: str, scheme: str, parts, opts: dict[str, str],
