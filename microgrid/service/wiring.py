@@ -14,6 +14,7 @@ from microgrid.service.forecasting import History
 from microgrid.service.runner import Service, ServiceOptions
 from microgrid.service.status import StatusServer
 from microgrid.site import Site
+from microgrid.web import CampPage
 from optimizer.planner import make_planner
 from telemetry.connection import Connections
 from telemetry.control import Controller
@@ -45,7 +46,9 @@ def open_store(spec: str, spool: str | Path | None = None):
     influx = spec.startswith(("influx1:", "influx2:"))
     if influx and "spool=" not in spec and spool is None:
         spool = DEFAULT_SPOOL
-    store = open_historian(spec, spool=spool if influx else None)
+    # the embedded store keeps raw readings 30 days and roll-ups for good (docs/architecture.md §5)
+    tiered = not influx and "retention_days=" not in spec
+    store = open_historian(spec, spool=spool if influx else None, tiered=tiered)
     if influx:
         probe = getattr(store, "raw_influxql", None)
         if probe is not None:
@@ -122,8 +125,9 @@ async def wire_service(site: Site, *, clock, store, strategy: str = "milp",
     service = Service(site, clock=clock, pipeline=pipeline, planner=make_planner(site, strategy),
                       controller=controller, store=store, options=options, history=history)
     server = None
-    if status_port is not None:
-        server = StatusServer(service.status, port=status_port)
+    if status_port is not None:  # /status, /health and the camp page (docs/architecture.md §9)
+        page = CampPage.for_service(site, store, clock.now)
+        server = StatusServer(service.status, port=status_port, page=page)
         await server.start()
     return Wired(service, store, connections, poller, server)
 

@@ -89,7 +89,8 @@ def _number(spec: str, opts: dict[str, str], key: str, default: float | None) ->
 
 
 def open_historian(spec: str, *, env: Mapping[str, str] | None = None,
-                   spool: str | Path | None = None, tiered: bool = False) -> Historian:
+                   spool: str | Path | None = None, tiered: bool = False,
+                   readonly: bool = False) -> Historian:
     """Open the historian a spec names (module docstring for the forms).
 
     Parameters
@@ -104,6 +105,9 @@ def open_historian(spec: str, *, env: Mapping[str, str] | None = None,
     tiered : bool
         Raw retention and roll-ups even without ``raw_days``/``tiers`` in the spec (default
         30 days, ``1m,15m``).
+    readonly : bool
+        Only read (the camp page over a store): a SQLite file must exist and is never changed
+        (not even migrated); no retention policy is created; writes raise. No spool.
 
     Raises
     ------
@@ -121,13 +125,13 @@ def open_historian(spec: str, *, env: Mapping[str, str] | None = None,
                              f"spec; use MICROGRID_INFLUX_USER/PASSWORD or MICROGRID_INFLUX_TOKEN")
     opts = _options(spec, scheme, parts.query)
     if tiered or _TIERED & set(opts):
-        inner = _open_tiered(spec, scheme, parts, opts, env)
+        inner = _open_tiered(spec, scheme, parts, opts, env, readonly)
     elif scheme == "sqlite":
-        inner = _open_sqlite(spec, parts, opts)
+        inner = _open_sqlite(spec, parts, opts, readonly)
     else:
         inner = _open_influx(spec, scheme, parts, opts, env)
     spool_path = spool or opts.get("spool")
-    if not spool_path:
+    if not spool_path or readonly:
         return inner
     from telemetry.historian.spool import Spool, SpooledHistorian
     max_mb = _number(spec, opts, "spool_max_mb", 1024.0)
@@ -138,7 +142,7 @@ def open_historian(spec: str, *, env: Mapping[str, str] | None = None,
 
 
 def _open_tiered(spec: str, scheme: str, parts, opts: dict[str, str],
-                 env: Mapping[str, str]) -> Historian:
+                 env: Mapping[str, str], readonly: bool) -> Historian:
     from telemetry.historian.tiered_open import influx_tiered, sqlite_tiered
     if scheme == "influx2":
         raise HistorianError(f"historian spec {_redact(spec)!r}: roll-ups on InfluxDB 2.x are "
@@ -148,10 +152,10 @@ def _open_tiered(spec: str, scheme: str, parts, opts: dict[str, str],
                              f"reading; with roll-ups use raw_days")
     policy = _policy(spec, opts)
     if scheme == "sqlite":
-        return sqlite_tiered(_sqlite_path(spec, parts), policy)
+        return sqlite_tiered(_sqlite_path(spec, parts), policy, readonly=readonly)
     keep_rp = opts.get("rp") or None
     return influx_tiered(lambda rp: _open_influx(spec, scheme, parts, {**opts, "rp": rp or ""}, env),
-                         policy, keep_rp)
+                         policy, keep_rp, readonly=readonly)
 
 
 def _policy(spec: str, opts: dict[str, str]):
@@ -175,9 +179,9 @@ def _sqlite_path(spec: str, parts) -> str:
     return path
 
 
-def _open_sqlite(spec: str, parts, opts: dict[str, str]) -> Historian:
+def _open_sqlite(spec: str, parts, opts: dict[str, str], readonly: bool = False) -> Historian:
     from telemetry.historian.sqlite import SQLiteHistorian
-    return SQLiteHistorian(_sqlite_path(spec, parts),
+    return SQLiteHistorian(_sqlite_path(spec, parts), readonly=readonly,
                            retention_days=_number(spec, opts, "retention_days", None))
 
 

@@ -322,7 +322,7 @@ class TieredHistorian(Historian):
         keep = np.zeros(len(df), dtype=bool)
         for v in cols.values():
             keep |= ~np.isnan(np.asarray(v, dtype=float))
-        times = df.index.asi8[keep]
+        times = df.index.as_unit("ns").asi8[keep]
         tag_cols = {t: df[t].to_numpy()[keep].tolist() for t in spec.group_by_tags}
         return finish_frame(spec, times.tolist(), tag_cols, {f: np.asarray(v)[keep] for f, v in cols.items()})
 
@@ -347,8 +347,8 @@ class TieredHistorian(Historian):
                                policy=self.policy, keep=keep, readonly=True,
                                mark_ttl_s=self.mark_ttl_s)
 
-    def status(self) -> dict[str, object]:
-        """Roll-up state for the status endpoint."""
+    def rollup_status(self) -> dict[str, object]:
+        """Roll-up state: policy, watermarks per site, roll-ups waiting, late points."""
         with self._lock:
             marks = {site: {"from": _iso(f), **{f"closed_{t}": _iso(c) for t, c in closed.items()}}
                      for site, (f, closed) in self._written.items()}

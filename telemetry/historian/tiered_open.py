@@ -30,21 +30,24 @@ def tier_rp(tier: str) -> str:
     return f"rollup_{tier}"
 
 
-def sqlite_tiered(path: str | Path, policy: RetentionPolicy) -> TieredHistorian:
-    """The embedded store with roll-ups (module docstring)."""
-    raw = SQLiteHistorian(path)
+def sqlite_tiered(path: str | Path, policy: RetentionPolicy, readonly: bool = False) -> TieredHistorian:
+    """The embedded store with roll-ups (module docstring); ``readonly``: a reader that never
+    changes the file."""
+    raw = SQLiteHistorian(path, readonly=readonly)
     tiers = {}
     for tier, ns in policy.tier_ns.items():
         window = _SQLITE_WINDOW_S.get(ns // 10**9, _SQLITE_DEFAULT_WINDOW_S)
-        tiers[tier] = SQLiteHistorian(path, namespace=tier.replace(" ", ""), window_s=window,
+        tiers[tier] = SQLiteHistorian(path, namespace=tier, window_s=window, readonly=readonly,
                                       compact_lag_s=ns / 1e9 + policy.grace_s + 60)
-    return TieredHistorian(raw, tiers, policy=policy, prune=raw.delete_range)
+    return TieredHistorian(raw, tiers, policy=policy, prune=None if readonly else raw.delete_range,
+                           readonly=readonly)
 
 
 def influx_tiered(make: Callable[[str | None], InfluxV1Historian], policy: RetentionPolicy,
-                  keep_rp: str | None) -> TieredHistorian:
+                  keep_rp: str | None, readonly: bool = False) -> TieredHistorian:
     """InfluxDB 1.x with roll-ups (module docstring); ``make(rp)`` opens a client writing to
-    and reading from retention policy ``rp`` (None: the database's default)."""
+    and reading from retention policy ``rp`` (None: the database's default); ``readonly``: a
+    reader (creates nothing)."""
     raw = make(RAW_RP)
     tiers = {tier: make(tier_rp(tier)) for tier in policy.tiers}
     keep = make(keep_rp)
@@ -54,4 +57,5 @@ def influx_tiered(make: Callable[[str | None], InfluxV1Historian], policy: Reten
         for tier in policy.tiers:
             raw.ensure_retention_policy(tier_rp(tier), None)
 
-    return TieredHistorian(raw, tiers, policy=policy, keep=keep, prepare=prepare)
+    return TieredHistorian(raw, tiers, policy=policy, keep=keep, prepare=None if readonly else prepare,
+                           readonly=readonly)
