@@ -354,6 +354,28 @@ class SQLiteHistorian(Historian):
                 sql, args = sql + " WHERE measurement=?", [measurement]
             return [(m, json.loads(t)) for m, t in db.execute(sql, args)]
 
+    def readings(self, measurements: Collection[str] | None = None) -> Iterator[Reading]:
+        """Every stored point (of ``measurements``, default all) as readings, series by series
+        in time order: to export or copy a store."""
+        for measurement, tags in self.series():
+            if measurements is not None and measurement not in measurements:
+                continue
+            with self._lock:
+                db = self._open_db()
+                sids = list(self._matching_series(db, measurement, tags)) if self._has_points else []
+                sids = [sid for sid in sids if self._series_tags(db, sid) == tags]
+                long = store.read_long(db, self.tables, sids, None, _MIN_NS, 2**63 - 1, self._has_chunks) \
+                    if sids else None
+            if long is None or long.empty:
+                continue
+            for t_ns, part in long.sort_values("time", kind="mergesort").groupby("time", sort=True):
+                yield Reading(pd.Timestamp(int(t_ns), tz="UTC"), measurement, dict(tags),
+                              dict(zip(part["field"], part["value"].astype(float))))
+
+    @staticmethod
+    def _series_tags(db: sqlite3.Connection, sid: int) -> dict[str, str]:
+        return json.loads(db.execute("SELECT tags FROM series WHERE id=?", (sid,)).fetchone()[0])
+
     def run_query(self, spec: QuerySpec) -> pd.DataFrame:
         with self._lock:
             db = self._open_db()

@@ -56,11 +56,11 @@ def _placeholders(n: int) -> str:
     return ",".join("?" * n)
 
 
-def read_long(db: sqlite3.Connection, t: Tables, sids: Sequence[int], fields: Sequence[str],
+def read_long(db: sqlite3.Connection, t: Tables, sids: Sequence[int], fields: Sequence[str] | None,
               start_ns: int, end_ns: int, has_chunks: bool) -> pd.DataFrame:
-    """Every stored value of ``fields`` of the series ``sids`` in [start_ns, end_ns), as long
-    rows ``sid, field, time, value`` (rows and chunks merged; a row wins over a chunk value at
-    the same series, field and time)."""
+    """Every stored value of ``fields`` (None: all) of the series ``sids`` in [start_ns,
+    end_ns), as long rows ``sid, field, time, value`` (rows and chunks merged; a row wins over a
+    chunk value at the same series, field and time)."""
     sid_parts: list[np.ndarray] = []
     field_parts: list[np.ndarray] = []
     time_parts: list[np.ndarray] = []
@@ -81,10 +81,10 @@ def read_long(db: sqlite3.Connection, t: Tables, sids: Sequence[int], fields: Se
                     time_parts.append(times[m])
                     value_parts.append(values[m])
             chunk_last[sid] = max(chunk_last.get(sid, last_ns), last_ns)
+    by_field = "" if fields is None else f"AND field IN ({_placeholders(len(fields))}) "
     sql = (f"SELECT series_id, field, time_ns, value FROM {t.points} WHERE series_id IN "
-           f"({_placeholders(len(sids))}) AND field IN ({_placeholders(len(fields))}) "
-           f"AND time_ns >= ? AND time_ns < ?")
-    rows = db.execute(sql, [*sids, *fields, start_ns, end_ns]).fetchall()
+           f"({_placeholders(len(sids))}) {by_field}AND time_ns >= ? AND time_ns < ?")
+    rows = db.execute(sql, [*sids, *(fields or ()), start_ns, end_ns]).fetchall()
     overlap = False
     if rows:
         hot = list(zip(*rows))
