@@ -20,6 +20,7 @@ from microgrid.errors import ConfigError, MicrogridError
 from microgrid.service.status import StatusServer
 from microgrid.site import Site
 from microgrid.web import CampPage
+from telemetry.historian.base import Historian
 
 DEFAULT_ADDR = "127.0.0.1:8788"
 
@@ -62,7 +63,7 @@ def is_loopback(host: str) -> bool:
         return host == "localhost"
 
 
-def open_reader(spec: str):
+def open_reader(spec: str) -> Historian:
     """The store named by ``spec``, opened to read only (a SQLite file must exist; it is never
     changed). SQLite is read with its roll-ups; InfluxDB with them when the spec says
     ``raw_days=``/``tiers=``."""

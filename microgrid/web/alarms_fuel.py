@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from microgrid.site import Site
+from telemetry.historian.base import Historian
 
 ALARM = "alarm"
 ALARM_FIELDS = ("active", "severity", "value")
@@ -35,13 +36,13 @@ class Alarms:
         return len(self.active) if self.known else None
 
 
-def read_alarms(store, site: Site, now: datetime, lookback: timedelta = timedelta(days=7)) -> Alarms:
+def read_alarms(store: Historian, site: Site, now: datetime, lookback: timedelta = timedelta(days=7)) -> Alarms:
     """The alarms active at ``now`` (the newest state of each device and code).
 
     Parameters
     ----------
     store : Historian
-        Anything with the historian's ``query`` and ``latest_time``.
+        Read through the historian contract.
     """
     tags = {"site": site.name}
     if store.latest_time(ALARM, ["active"], tags) is None:
@@ -59,7 +60,7 @@ def read_alarms(store, site: Site, now: datetime, lookback: timedelta = timedelt
     return Alarms(True, tuple(active), by_device)
 
 
-def fuel_autonomy_days(store, site: Site, now: datetime) -> float | None:
+def fuel_autonomy_days(store: Historian, site: Site, now: datetime) -> float | None:
     """Days of fuel left (tank stock / planned burn), or None when the site declares no tank
     (no site file does yet: issue 15). [d]"""
     return None

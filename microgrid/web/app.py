@@ -31,6 +31,7 @@ from microgrid.site import Site
 from microgrid.web.ranges import BadRequest, PageRequest, parse_request
 from microgrid.web.reads import PageData, read_page, store_now
 from microgrid.web.render import render_error, render_live, render_page
+from telemetry.historian.base import Historian
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,7 @@ class CampPage:
         Shown in the footer ("service", "view").
     """
 
-    def __init__(self, sites: Sequence[Site], store, *, now: Callable[[], datetime] | None = None,
+    def __init__(self, sites: Sequence[Site], store: Historian, *, now: Callable[[], datetime] | None = None,
                  refresh_s: float = 10.0, mode: str = "view", owns_store: bool = False) -> None:
         if not sites:
             raise ValueError("the camp page needs at least one site")
@@ -77,7 +78,7 @@ class CampPage:
         self.owns_store = owns_store
 
     @classmethod
-    def for_service(cls, site: Site, store, now: Callable[[], datetime],
+    def for_service(cls, site: Site, store: Historian, now: Callable[[], datetime],
                     refresh_s: float = 10.0) -> "CampPage":
         """The page of a running service: its own reader of the service's store (another
         connection, so a page request never holds the service's writes), the service's clock."""

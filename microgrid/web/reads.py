@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -22,7 +23,8 @@ from microgrid.reports.summary import ReportSummary
 from microgrid.site import Site, device_kind
 from microgrid.web.alarms_fuel import Alarms, fuel_autonomy_days, read_alarms
 from microgrid.web.ranges import PageRange
-from telemetry.register_profile import load_profile
+from telemetry.historian.base import Historian
+from telemetry.register_profile import Profile, load_profile
 
 #: How far back the device table looks for a device's newest reading.
 DEVICE_WINDOW = timedelta(minutes=15)
@@ -114,13 +116,13 @@ class PageData:
     devices: list[DeviceRow] = field(default_factory=list)
 
 
-def store_now(store, site: Site) -> datetime | None:
+def store_now(store: Historian, site: Site) -> datetime | None:
     """The newest camp reading of ``site`` (a store being viewed is "now" there)."""
     t = store.latest_time("camp", list(CAMP_FIELDS), {"site": site.name})
     return None if t is None else t.to_pydatetime()
 
 
-def read_page(store, site: Site, page_range: PageRange, now: datetime) -> PageData:
+def read_page(store: Historian, site: Site, page_range: PageRange, now: datetime) -> PageData:
     """Everything the page shows for ``site`` over ``page_range`` ending at ``now``."""
     start, end = page_range.bounds(now)
     summary, note = None, None
@@ -137,7 +139,8 @@ def read_page(store, site: Site, page_range: PageRange, now: datetime) -> PageDa
     return data
 
 
-def _frame(store, measurement: str, fields, start, end, tags, **kw) -> pd.DataFrame:
+def _frame(store: Historian, measurement: str, fields: Sequence[str], start: datetime, end: datetime,
+           tags: dict[str, str], **kw: Any) -> pd.DataFrame:
     return store.query(measurement, list(fields), start, end, tags=tags, **kw)
 
 
@@ -160,7 +163,7 @@ def _line(df: pd.DataFrame, grid: pd.DatetimeIndex, col: str, key: str, label: s
     return Line(key, label, grid, _on_grid(df, grid, col, join), style)
 
 
-def _charts(store, site: Site, r: PageRange, start: datetime, end: datetime) -> list[Chart]:
+def _charts(store: Historian, site: Site, r: PageRange, start: datetime, end: datetime) -> list[Chart]:
     tags = {"site": site.name}
     grid = _grid(start, end, r.bucket)
     join = max(0, int(pd.Timedelta("15min") / pd.Timedelta(r.bucket)) - 1)  # plan, forecast: 15 min
@@ -184,7 +187,8 @@ def _charts(store, site: Site, r: PageRange, start: datetime, end: datetime) -> 
     return [power, soc, _loading(store, site, grid, start, end, agg), pv]
 
 
-def _loading(store, site: Site, grid, start, end, agg) -> Chart:
+def _loading(store: Historian, site: Site, grid: pd.DatetimeIndex, start: datetime, end: datetime,
+             agg: dict[str, str]) -> Chart:
     """Loading while running per unit: mean(load %) / mean(running) per bucket (load is 0 when
     a unit is stopped), so a unit running half a bucket at 60 % shows 60 %, not 30 %."""
     df = _frame(store, "genset", ["load_pct", "running"], start, end, {"site": site.name},
@@ -202,7 +206,7 @@ def _loading(store, site: Site, grid, start, end, agg) -> Chart:
                  y_range=(0.0, 110.0))
 
 
-def _plan(store, site: Site, now: datetime) -> PlanView:
+def _plan(store: Historian, site: Site, now: datetime) -> PlanView:
     """The newest plan's steps over the next 24 h (the step holding ``now`` included), merged
     into on-spans per genset. A step lasts until the next one (the last: as long as the one
     before it)."""
@@ -234,9 +238,9 @@ def _plan(store, site: Site, now: datetime) -> PlanView:
     return PlanView(now, end, units, tuple(spans), strategy)
 
 
-def _enum_names(device) -> dict[str, dict[float, str]]:
+def _enum_names(profile_name: str) -> dict[str, dict[float, str]]:
     try:
-        profile = load_profile(device.modbus.profile)
+        profile: Profile = load_profile(profile_name)
     except MicrogridError:
         return {}
     return {p.field: {float(code): name for name, code in p.enum} for p in profile.points if p.enum}
@@ -249,7 +253,7 @@ def _setpoint_text(point: str, value: float, names: dict[str, dict[float, str]])
     return f"{point} {named}" if named else f"{point} {value:g}"
 
 
-def _setpoint_state(row) -> str:
+def _setpoint_state(row: Any) -> str:
     """What became of the newest decision for a point. Dry run never says "confirmed"."""
     if _true(row.dry_run):
         return "would write"
@@ -260,11 +264,11 @@ def _setpoint_state(row) -> str:
     return "confirmed" if _true(row.accepted) else "refused"
 
 
-def _true(v) -> bool:
+def _true(v: Any) -> bool:
     return v is not None and not (isinstance(v, float) and math.isnan(v)) and v >= 0.5
 
 
-def _devices(store, site: Site, now: datetime, alarms: Alarms) -> list[DeviceRow]:
+def _devices(store: Historian, site: Site, now: datetime, alarms: Alarms) -> list[DeviceRow]:
     tags = {"site": site.name}
     t0, t1 = now - DEVICE_WINDOW, now + timedelta(seconds=1)
     kinds = {device_kind(d) for d in site.devices}
@@ -280,7 +284,8 @@ def _devices(store, site: Site, now: datetime, alarms: Alarms) -> list[DeviceRow
     for d in site.devices:
         kind = device_kind(d)
         part = latest.get(d.name)
-        state, last_ok, values = "no data", None, ()
+        state, last_ok = "no data", None
+        values: tuple[str, ...] = ()
         if part is not None and len(part):
             good = part[part["online"] >= 0.5]
             if len(good):
@@ -294,7 +299,7 @@ def _devices(store, site: Site, now: datetime, alarms: Alarms) -> list[DeviceRow
             state = "online" if last["online"] >= 0.5 and fresh else "offline"
         setpoints: list[tuple[str, str]] = []
         if sp_last is not None and d.name in sp_last.index.get_level_values(0):
-            names = _enum_names(d)
+            names = _enum_names(d.modbus.profile)
             for (_, point), srow in sp_last.loc[[d.name]].iterrows():
                 setpoints.append((_setpoint_text(str(point), srow.value, names), _setpoint_state(srow)))
         count = alarms.by_device.get(d.name, 0) if alarms.known else None

@@ -38,12 +38,12 @@ def _headline(d: PageData) -> str:
     s = d.summary
     alarms = d.alarms.count
     cards = [
-        _figure("renewable_fraction_pct", "Renewable fraction", s and s.renewable_fraction_pct, "%",
-                "1 - genset kWh / load kWh"),
-        _figure("fuel_l", "Diesel burnt", s and s.fuel_l, "L", s.fuel_basis if s else ""),
-        _figure("fuel_avoided_l", "Diesel avoided", s and s.fuel_avoided_l, "L",
+        _figure("renewable_fraction_pct", "Renewable fraction", None if s is None else s.renewable_fraction_pct,
+                "%", "1 - genset kWh / load kWh"),
+        _figure("fuel_l", "Diesel burnt", None if s is None else s.fuel_l, "L", s.fuel_basis if s else ""),
+        _figure("fuel_avoided_l", "Diesel avoided", None if s is None else s.fuel_avoided_l, "L",
                 "against the same load on gensets alone"),
-        _figure("co2_t", "CO\u2082", s and s.co2_t, "t",
+        _figure("co2_t", "CO\u2082", None if s is None else s.co2_t, "t",
                 f"{s.emission_factor_kg_per_l:g} kg per litre" if s else ""),
         _figure("fuel_autonomy_days", "Fuel autonomy", d.fuel_autonomy_days, "d",
                 "" if d.fuel_autonomy_days is not None else "no fuel tanks known"),

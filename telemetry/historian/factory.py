@@ -33,11 +33,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Mapping
-from urllib.parse import parse_qs, unquote, urlsplit
+from typing import TYPE_CHECKING, Mapping
+from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
 
 from microgrid.errors import HistorianError
 from telemetry.historian.base import Historian
+from telemetry.historian.rollup import RetentionPolicy
+
+if TYPE_CHECKING:
+    from telemetry.historian.influx import InfluxV1Historian
 
 _SPOOL = {"spool", "spool_max_mb", "spool_max_points", "batch_points"}
 _COMMON = _SPOOL | {"timeout_s", "tls"}
@@ -141,7 +145,7 @@ def open_historian(spec: str, *, env: Mapping[str, str] | None = None,
                             batch_points=int(_number(spec, opts, "batch_points", 5000)))
 
 
-def _open_tiered(spec: str, scheme: str, parts, opts: dict[str, str],
+def _open_tiered(spec: str, scheme: str, parts: SplitResult, opts: dict[str, str],
                  env: Mapping[str, str], readonly: bool) -> Historian:
     from telemetry.historian.tiered_open import influx_tiered, sqlite_tiered
     if scheme == "influx2":
@@ -154,12 +158,11 @@ def _open_tiered(spec: str, scheme: str, parts, opts: dict[str, str],
     if scheme == "sqlite":
         return sqlite_tiered(_sqlite_path(spec, parts), policy, readonly=readonly)
     keep_rp = opts.get("rp") or None
-    return influx_tiered(lambda rp: _open_influx(spec, scheme, parts, {**opts, "rp": rp or ""}, env),
+    return influx_tiered(lambda rp: _influx1(spec, parts, {**opts, "rp": rp or ""}, env),
                          policy, keep_rp, readonly=readonly)
 
 
-def _policy(spec: str, opts: dict[str, str]):
-    from telemetry.historian.rollup import RetentionPolicy
+def _policy(spec: str, opts: dict[str, str]) -> RetentionPolicy:
     text = opts.get("raw_days", "30")
     raw_days = None if text.lower() in ("none", "inf", "") else _number(spec, {"raw_days": text}, "raw_days", 30.0)
     tiers = tuple(t.strip() for t in opts.get("tiers", "1m,15m").split(",") if t.strip())
@@ -169,7 +172,7 @@ def _policy(spec: str, opts: dict[str, str]):
         raise HistorianError(f"historian spec {_redact(spec)!r}: {exc}") from None
 
 
-def _sqlite_path(spec: str, parts) -> str:
+def _sqlite_path(spec: str, parts: SplitResult) -> str:
     if parts.netloc:
         raise HistorianError(f"historian spec {spec!r}: write sqlite:///relative/path.db or "
                              f"sqlite:////absolute/path.db (three or four slashes)")
@@ -179,29 +182,38 @@ def _sqlite_path(spec: str, parts) -> str:
     return path
 
 
-def _open_sqlite(spec: str, parts, opts: dict[str, str], readonly: bool = False) -> Historian:
+def _open_sqlite(spec: str, parts: SplitResult, opts: dict[str, str], readonly: bool = False) -> Historian:
     from telemetry.historian.sqlite import SQLiteHistorian
     return SQLiteHistorian(_sqlite_path(spec, parts), readonly=readonly,
                            retention_days=_number(spec, opts, "retention_days", None))
 
 
-def _open_influx(spec: str, scheme: str, parts, opts: dict[str, str],
-                 env: Mapping[str, str]) -> Historian:
-    from telemetry.historian.influx import InfluxV1Historian, InfluxV2Historian
+def _influx_url(spec: str, parts: SplitResult, opts: dict[str, str]) -> tuple[str, float]:
     if not parts.hostname:
         raise HistorianError(f"historian spec {_redact(spec)!r}: no host")
     proto = "https" if opts.get("tls") in ("1", "true", "yes") else "http"
-    url = f"{proto}://{parts.hostname}:{parts.port or 8086}"
-    timeout = _number(spec, opts, "timeout_s", 10.0)
+    return f"{proto}://{parts.hostname}:{parts.port or 8086}", _number(spec, opts, "timeout_s", 10.0) or 10.0
+
+
+def _influx1(spec: str, parts: SplitResult, opts: dict[str, str], env: Mapping[str, str]) -> InfluxV1Historian:
+    from telemetry.historian.influx import InfluxV1Historian
+    url, timeout = _influx_url(spec, parts, opts)
+    db = unquote(parts.path.strip("/"))
+    if not db:
+        raise HistorianError(f"historian spec {_redact(spec)!r}: no database "
+                             f"(influx1://HOST:PORT/DATABASE)")
+    return InfluxV1Historian(url, db, retention_policy=opts.get("rp") or None,
+                             username=env.get("MICROGRID_INFLUX_USER") or None,
+                             password=_secret(env, "MICROGRID_INFLUX_PASSWORD"),
+                             timeout_s=timeout, gzip=opts.get("gzip") in ("1", "true"))
+
+
+def _open_influx(spec: str, scheme: str, parts, opts: dict[str, str],
+                 env: Mapping[str, str]) -> Historian:
+    from telemetry.historian.influx import InfluxV2Historian
+    url, timeout = _influx_url(spec, parts, opts)
     if scheme == "influx1":
-        db = unquote(parts.path.strip("/"))
-        if not db:
-            raise HistorianError(f"historian spec {_redact(spec)!r}: no database "
-                                 f"(influx1://HOST:PORT/DATABASE)")
-        return InfluxV1Historian(url, db, retention_policy=opts.get("rp") or None,
-                                 username=env.get("MICROGRID_INFLUX_USER") or None,
-                                 password=_secret(env, "MICROGRID_INFLUX_PASSWORD"),
-                                 timeout_s=timeout, gzip=opts.get("gzip") in ("1", "true"))
+        return _influx1(spec, parts, opts, env)
     missing = [k for k in ("org", "bucket") if not opts.get(k)]
     if missing:
         raise HistorianError(f"historian spec {_redact(spec)!r}: missing {' and '.join(missing)} "

@@ -193,7 +193,7 @@ class SQLiteHistorian(Historian):
             newest = None
             try:
                 db.execute("BEGIN IMMEDIATE")
-                rows = []
+                rows: list[tuple[int, str, int, float]] = []
                 for measurement, tags, fields, t_ns in points:
                     sid = self._series_id(db, measurement, tags)
                     rows.extend((sid, f, t_ns, v) for f, v in fields.items())

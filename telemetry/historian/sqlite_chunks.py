@@ -122,12 +122,23 @@ def _frame(times: np.ndarray, cols: Mapping[str, np.ndarray]) -> pd.DataFrame:
 def _store_window(db: sqlite3.Connection, t: Tables, sid: int, w0: int, w1: int,
                   df: pd.DataFrame, level: int) -> None:
     df = df.sort_index()
-    df = df.dropna(how="all")
-    if df.empty:
+    _store_arrays(db, t, sid, w0, w1, df.index.to_numpy(dtype=np.int64),
+                  {c: df[c].to_numpy(dtype=np.float64) for c in df.columns}, level)
+
+
+def _store_arrays(db: sqlite3.Connection, t: Tables, sid: int, w0: int, w1: int, times: np.ndarray,
+                  cols: Mapping[str, np.ndarray], level: int) -> None:
+    """Replace the chunk of (sid, window) with these points (times without any value dropped;
+    nothing left: no chunk)."""
+    any_value = np.zeros(len(times), dtype=bool)
+    for v in cols.values():
+        any_value |= ~np.isnan(v)
+    if not any_value.all():
+        times = times[any_value]
+        cols = {c: v[any_value] for c, v in cols.items()}
+    if len(times) == 0:
         db.execute(f"DELETE FROM {t.chunks} WHERE series_id=? AND start_ns=?", (sid, w0))
         return
-    times = df.index.to_numpy(dtype=np.int64)
-    cols = {c: df[c].to_numpy(dtype=np.float64) for c in df.columns}
     nv = int(sum(int((~np.isnan(v)).sum()) for v in cols.values()))
     db.execute(f"INSERT OR REPLACE INTO {t.chunks}(series_id, start_ns, end_ns, first_ns, last_ns, n, "
                f"nv, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -172,21 +183,27 @@ def compact(db: sqlite3.Connection, t: Tables, horizon_ns: int, window_ns: int,
 def write_block(db: sqlite3.Connection, t: Tables, sid: int, times_ns: np.ndarray,
                 columns: Mapping[str, np.ndarray], window_ns: int, level: int = 6) -> int:
     """Write a block of one series straight into chunks (bulk import), window by window, merged
-    with what the windows already hold (the block wins). Runs inside the caller's transaction.
-    Returns the number of values written."""
-    df = _frame(times_ns, columns).dropna(how="all")
-    if df.empty:
+    with what the windows already hold (the block wins). ``times_ns`` strictly increasing. Runs
+    inside the caller's transaction. Returns the number of values written."""
+    times = np.asarray(times_ns, dtype=np.int64)
+    cols = {f: np.asarray(v, dtype=np.float64) for f, v in columns.items()}
+    if times.size == 0:
         return 0
-    win = df.index.to_numpy() - df.index.to_numpy() % window_ns
+    win = times - ((times % window_ns) + window_ns) % window_ns
+    edges = np.flatnonzero(np.r_[True, win[1:] != win[:-1], True])
     written = 0
-    for w0 in np.unique(win):
-        w0 = int(w0)
+    for a, b in zip(edges[:-1].tolist(), edges[1:].tolist()):
+        w0 = int(win[a])
         w1 = w0 + window_ns
-        new = df[win == w0]
+        part = {f: v[a:b] for f, v in cols.items()}
+        written += sum(int((~np.isnan(v)).sum()) for v in part.values())
         old = _window_rows(db, t, sid, w0, w1)
         hot = db.execute(f"SELECT field, time_ns, value FROM {t.points} WHERE series_id=? AND "
                          f"time_ns >= ? AND time_ns < ?", (sid, w0, w1)).fetchall()
-        merged = new
+        if old is None and not hot:  # a fresh window: packed as it is
+            _store_arrays(db, t, sid, w0, w1, times[a:b], part, level)
+            continue
+        merged = _frame(times[a:b], part)
         if hot:
             rows = pd.DataFrame(hot, columns=["field", "time", "value"])
             merged = merged.combine_first(rows.pivot_table(index="time", columns="field",
@@ -196,7 +213,6 @@ def write_block(db: sqlite3.Connection, t: Tables, sid: int, times_ns: np.ndarra
         if old is not None:
             merged = merged.combine_first(_frame(*old))
         _store_window(db, t, sid, w0, w1, merged, level)
-        written += int(new.notna().to_numpy().sum())
     return written
 
 

@@ -324,7 +324,8 @@ class TieredHistorian(Historian):
             keep |= ~np.isnan(np.asarray(v, dtype=float))
         times = df.index.as_unit("ns").asi8[keep]
         tag_cols = {t: df[t].to_numpy()[keep].tolist() for t in spec.group_by_tags}
-        return finish_frame(spec, times.tolist(), tag_cols, {f: np.asarray(v)[keep] for f, v in cols.items()})
+        return finish_frame(spec, times.tolist(), tag_cols,
+                            {f: np.asarray(v)[keep].tolist() for f, v in cols.items()})
 
     def latest_time(self, measurement: str, fields: Sequence[str],
                     tags: Mapping[str, str] | None = None) -> pd.Timestamp | None:

@@ -230,3 +230,27 @@ def test_influx_tiered_writes_raw_records_and_rollups_to_their_policies(influx_d
     assert not q('SELECT count("load_kw") FROM "camp"')  # telemetry is not in the default policy
     assert q('SELECT sum("load_kw__count") FROM "rollup_1m"."camp"')[0]["values"][0][1] == 360
     assert q('SELECT count("load_kw__sum") FROM "rollup_15m"."camp"')[0]["values"][0][1] == 4
+
+
+def test_bulk_columns_store_what_readings_store(tmp_path):
+    """The bulk path (benches, imports) packs and rolls up the same data the live path does."""
+    rs = [r for r in readings(2) if r.measurement == "camp"]
+    live = open_historian(f"sqlite:///{tmp_path / 'live.db'}", tiered=True)
+    write_in_batches(live, rs)
+    live.flush_rollups()
+    bulk = open_historian(f"sqlite:///{tmp_path / 'bulk.db'}", tiered=True)
+    times = np.array([ns(r.time) for r in rs])
+    cols = {f: np.array([r.fields[f] for r in rs]) for f in ("load_kw", "pv_kw")}
+    assert bulk.write_columns("camp", {"site": "a"}, times, cols) == 2 * len(rs)
+    bulk.set_marks("a", ns(T0), ns(at(2 * 3600)))
+    assert bulk.raw.stored_values() == (0, 2 * len(rs))  # packed straight away
+    for h in (live, bulk):
+        h.raw.delete_range(ns(T0), ns(at(2 * 3600)))  # only the roll-ups can answer now
+    # the live writer closed its buckets to 01:45 (the newest reading less the grace)
+    for agg, iv in [(a, iv) for a, iv in AGGS if iv != "1h"]:
+        a = live.query("camp", ["load_kw", "pv_kw"], T0, at(6300), tags={"site": "a"}, agg=agg, interval=iv)
+        b = bulk.query("camp", ["load_kw", "pv_kw"], T0, at(6300), tags={"site": "a"}, agg=agg, interval=iv)
+        assert len(a) == len(b) == 6300 // pd.Timedelta(iv).total_seconds()
+        pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-12, obj=agg)
+    live.close()
+    bulk.close()
