@@ -70,16 +70,21 @@ def main() -> None:
     ap.add_argument("--days", type=float, default=30.0)
     ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--keep", type=Path, help="keep the store at this path")
+    ap.add_argument("--reuse", type=Path, help="time a store kept by an earlier run (--keep) instead")
     args = ap.parse_args()
 
-    layouts, rate = cy.live_layout(1.0)
     with tempfile.TemporaryDirectory(prefix="bench-view-") as tmp:
-        path = args.keep or Path(tmp) / "camp.sqlite"
-        path.unlink(missing_ok=True)
-        t = time.perf_counter()
-        written = cy.write_history(path, args.days, layouts, progress=lambda s: None)
-        print(f"store: {args.days:g} days at {rate:.2f} values/s (live, measured): {written:,} values, "
-              f"{path.stat().st_size / 1e6:,.0f} MB, written in {time.perf_counter() - t:.0f} s")
+        if args.reuse:
+            path = args.reuse
+            print(f"store: {path} ({path.stat().st_size / 1e6:,.0f} MB), kept by an earlier run")
+        else:
+            layouts, rate = cy.live_layout(1.0)
+            path = args.keep or Path(tmp) / "camp.sqlite"
+            path.unlink(missing_ok=True)
+            t = time.perf_counter()
+            written = cy.write_history(path, args.days, layouts, progress=lambda s: None)
+            print(f"store: {args.days:g} days at {rate:.2f} values/s (live, measured): {written:,} values, "
+                  f"{path.stat().st_size / 1e6:,.0f} MB, written in {time.perf_counter() - t:.0f} s")
         proc, url = serve(path)
         try:
             floor = statistics.median(timed_get(url + "health")[0] for _ in range(args.repeat))

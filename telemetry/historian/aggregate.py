@@ -13,6 +13,9 @@ series key).
 
 from __future__ import annotations
 
+from typing import Mapping
+
+import numpy as np
 import pandas as pd
 
 from telemetry.historian.base import QuerySpec, finish_frame
@@ -60,9 +63,28 @@ def _wide(spec: QuerySpec, long: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return finish_frame(spec, wide["time"].tolist(), tag_cols, field_cols)
 
 
-def raw_frame(spec: QuerySpec, long: pd.DataFrame) -> pd.DataFrame:
-    """Raw points: one row per series and time with at least one requested field."""
-    return _wide(spec, long, ["skey", "sid", "time", *[f"tag:{t}" for t in spec.group_by_tags]])
+def raw_frame(spec: QuerySpec, long: pd.DataFrame, series: Mapping[int, tuple[str, ...]]) -> pd.DataFrame:
+    """Raw points: one row per series and time with at least one requested field.
+
+    ``series``: series id -> (series key, group tag values...). Rows come ordered by series key
+    then time before the contract's sort by time (and group tags), so ties keep InfluxDB's
+    series order."""
+    sid = long["sid"].to_numpy(dtype=np.int64)
+    t = long["time"].to_numpy(dtype=np.int64)
+    keys = sorted(series, key=lambda k: series[k][0])
+    rank = {k: i for i, k in enumerate(keys)}
+    r = np.fromiter((rank[k] for k in sid), dtype=np.int64, count=len(sid))
+    order = np.lexsort((t, r))
+    r, t = r[order], t[order]
+    new = np.r_[True, (r[1:] != r[:-1]) | (t[1:] != t[:-1])]
+    row = np.cumsum(new) - 1
+    col = pd.Categorical(long["field"].to_numpy()[order], categories=list(spec.fields)).codes
+    mat = np.full((int(row[-1]) + 1 if len(row) else 0, len(spec.fields)), np.nan)
+    ok = col >= 0
+    mat[row[ok], col[ok]] = long["value"].to_numpy(dtype=np.float64)[order][ok]
+    rows_r = r[new]
+    tag_cols = {tag: [series[keys[i]][1 + j] for i in rows_r] for j, tag in enumerate(spec.group_by_tags)}
+    return finish_frame(spec, t[new], tag_cols, {f: mat[:, i] for i, f in enumerate(spec.fields)})
 
 
 def agg_frame(spec: QuerySpec, parts: pd.DataFrame) -> pd.DataFrame:

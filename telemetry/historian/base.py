@@ -155,11 +155,15 @@ def finish_frame(spec: QuerySpec, times_ns: Sequence[int], tag_cols: Mapping[str
     then group tags. Both backends end here, so the shape cannot drift between them."""
     if len(times_ns) == 0:
         return empty_frame(spec)
-    idx = pd.DatetimeIndex(pd.to_datetime(list(times_ns), unit="ns", utc=True), name="time")
+    times = times_ns if isinstance(times_ns, np.ndarray) else list(times_ns)
+    idx = pd.DatetimeIndex(pd.to_datetime(times, unit="ns", utc=True), name="time")
     data: dict[str, object] = {t: pd.array(list(tag_cols[t]), dtype=object)
                                for t in spec.group_by_tags}
     for f in spec.fields:
         vals = field_cols.get(f)
+        if isinstance(vals, np.ndarray) and vals.dtype.kind == "f":  # already numbers: as they are
+            data[f] = vals.astype("float64", copy=False)
+            continue
         data[f] = (pd.array([float("nan")] * len(times_ns), dtype="float64") if vals is None else
                    pd.to_numeric(pd.Series(list(vals), dtype="object"), errors="coerce")
                    .astype("float64").to_numpy())

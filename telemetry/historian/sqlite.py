@@ -11,8 +11,9 @@ Layout (schema version 2; docs/architecture.md §5)::
 
 A write lands in ``points`` (a row per value: about 65 bytes each). Compaction packs every
 window (``window_s``, an hour by default) that ended more than ``compact_lag_s`` before the
-newest reading into one columnar chunk per series (:mod:`telemetry.historian.chunks`: a few
-bytes per value), on writes at most every ``compact_every_s`` and at most
+newest reading into one columnar chunk per series (:mod:`telemetry.historian.chunks`: about a
+byte per value; slow series such as the 15-min ``energy`` roll-ups go into daily chunks), on
+writes at most every ``compact_every_s`` and at most
 ``compact_budget_rows`` rows at a time, so a write never waits long. A ``namespace`` gives a
 roll-up tier its own pair of tables (``points_1m``/``chunks_1m``) in the same file and the same
 series table.
@@ -66,6 +67,11 @@ _MIN_NS = -(2**63)
 #: Measurements stamped in the future by design (a plan, a forecast): their points do not move
 #: the compaction horizon.
 FUTURE_MEASUREMENTS = ("plan", "plan_genset", "forecast")
+#: Slow series (a few points an hour) packed by the day rather than by the hour: fewer, fuller
+#: chunks, so a month of them is 30 chunks to read. [s]
+DAILY = 86400.0
+SLOW_MEASUREMENTS = {m: DAILY for m in ("energy", "genset_energy", "plan", "plan_genset", "forecast",
+                                        "optimizer", "setpoint", "alarm", "rollup_watermark")}
 
 Point = tuple[str, tuple, dict, int]
 
@@ -93,13 +99,16 @@ class SQLiteHistorian(Historian):
         Rows packed per compaction at most (the rest waits for the next one).
     readonly : bool
         Open without writing anything (no schema, no migration); writes raise.
+    chunk_s : mapping of str to float
+        A longer packed window for some measurements (a multiple of ``window_s``). [s]
     """
 
     def __init__(self, path: str | Path, *, retention_days: float | None = None,
                  retention_check_s: float = 60.0, namespace: str = "", window_s: float = 3600.0,
                  compact_lag_s: float = 300.0, compact_every_s: float = 10.0,
                  compact_budget_rows: int = 100_000, readonly: bool = False,
-                 future_measurements: Collection[str] = FUTURE_MEASUREMENTS) -> None:
+                 future_measurements: Collection[str] = FUTURE_MEASUREMENTS,
+                 chunk_s: Mapping[str, float] | None = None) -> None:
         if namespace and not namespace.replace("_", "").isalnum():
             raise HistorianError(f"SQLite historian namespace {namespace!r}: letters, digits and _ only")
         self.path = Path(path)
@@ -112,6 +121,12 @@ class SQLiteHistorian(Historian):
         self.compact_budget_rows = compact_budget_rows
         self.readonly = readonly
         self.future_measurements = frozenset(future_measurements)
+        self.chunk_ns = {m: int(v * 1e9) for m, v in (SLOW_MEASUREMENTS if chunk_s is None else chunk_s).items()}
+        bad = [m for m, v in self.chunk_ns.items() if v % self.window_ns]
+        if bad:
+            raise HistorianError(f"SQLite historian {self.path}: chunk_s of {', '.join(bad)} is not a "
+                                 f"multiple of window_s ({window_s:g} s)")
+        self._measurement_of: dict[int, str] = {}
         self.high_water_ns: int | None = None  #: newest time written (not future measurements)
         self.tables = store.Tables.of(namespace)
         self._lock = threading.Lock()
@@ -255,7 +270,7 @@ class SQLiteHistorian(Historian):
                 db.execute("BEGIN IMMEDIATE")
                 sid = self._series_id(db, measurement, key)
                 n = store.write_block(db, self.tables, sid, np.asarray(times_ns, dtype=np.int64),
-                                      columns, self.window_ns)
+                                      columns, self.chunk_ns.get(measurement, self.window_ns))
                 db.execute("COMMIT")
             except sqlite3.Error as exc:
                 self._rollback(db)
@@ -285,13 +300,21 @@ class SQLiteHistorian(Historian):
     def _compact_locked(self, db: sqlite3.Connection, horizon_ns: int, budget: int) -> bool:
         try:
             db.execute("BEGIN IMMEDIATE")
-            _, more = store.compact(db, self.tables, horizon_ns, self.window_ns, budget)
+            _, more = store.compact(db, self.tables, horizon_ns, self.window_ns, budget,
+                                    chunk_ns=lambda sid: self._chunk_ns_of(db, sid))
             db.execute("COMMIT")
         except sqlite3.Error as exc:
             self._rollback(db)
             raise HistorianError(f"compacting the SQLite historian {self.path} failed: {exc}") from exc
         self._has_chunks = True
         return more
+
+    def _chunk_ns_of(self, db: sqlite3.Connection, sid: int) -> int:
+        m = self._measurement_of.get(sid)
+        if m is None:
+            m = self._measurement_of[sid] = db.execute("SELECT measurement FROM series WHERE id=?",
+                                                       (sid,)).fetchone()[0]
+        return self.chunk_ns.get(m, self.window_ns)
 
     def apply_retention(self, now_ns: int | None = None) -> int:
         """Delete points older than ``retention_days`` before ``now_ns``; returns how many."""
@@ -393,10 +416,10 @@ class SQLiteHistorian(Historian):
                                      f"{self.path} failed: {exc}") from exc
         if long is None or long.empty:
             return empty_frame(spec)
+        if spec.agg is None:
+            return raw_frame(spec, long, series)
         groups = pd.DataFrame([(sid, *g) for sid, g in series.items()],
                               columns=["sid", "skey", *[f"tag:{t}" for t in spec.group_by_tags]])
-        if spec.agg is None:
-            return raw_frame(spec, long.merge(groups, on="sid", how="left"))
         return agg_frame(spec, partials(spec, long).merge(groups, on="sid", how="left"))
 
     def latest_time(self, measurement: str, fields: Sequence[str],
@@ -411,7 +434,8 @@ class SQLiteHistorian(Historian):
     def reader(self) -> "SQLiteHistorian":
         """A second, read-only connection to the same file and namespace (for another thread)."""
         return SQLiteHistorian(self.path, namespace=self.namespace, readonly=True,
-                               window_s=self.window_ns / 1e9)
+                               window_s=self.window_ns / 1e9,
+                               chunk_s={m: v / 1e9 for m, v in self.chunk_ns.items()})
 
     def close(self) -> None:
         with self._lock:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -147,10 +147,13 @@ def _store_arrays(db: sqlite3.Connection, t: Tables, sid: int, w0: int, w1: int,
 
 
 def compact(db: sqlite3.Connection, t: Tables, horizon_ns: int, window_ns: int,
-            budget_rows: int, level: int = 6) -> tuple[int, bool]:
+            budget_rows: int, level: int = 6, chunk_ns: Callable[[int], int] | None = None
+            ) -> tuple[int, bool]:
     """Pack the rows of every window that ends at or before ``horizon_ns`` into chunks, oldest
     window first, until about ``budget_rows`` rows were packed. Runs inside the caller's
-    transaction.
+    transaction. ``chunk_ns(series id)``: a longer chunk for a series (a multiple of
+    ``window_ns``; a slow series, 4 points an hour, is packed by the day), merged into window by
+    window.
 
     Returns
     -------
@@ -172,10 +175,12 @@ def compact(db: sqlite3.Connection, t: Tables, horizon_ns: int, window_ns: int,
                           f"WHERE time_ns >= ? AND time_ns < ?", (w0, w1)).fetchall()
         hot = pd.DataFrame(rows, columns=["sid", "field", "time", "value"])
         for sid, part in hot.groupby("sid", sort=False):
+            span = window_ns if chunk_ns is None else chunk_ns(int(sid))
+            c0 = w0 - w0 % span
             new = part.pivot_table(index="time", columns="field", values="value", aggfunc="last")
-            old = _window_rows(db, t, int(sid), w0, w1)
+            old = _window_rows(db, t, int(sid), c0, c0 + span)
             merged = new if old is None else new.combine_first(_frame(*old))
-            _store_window(db, t, int(sid), w0, w1, merged, level)
+            _store_window(db, t, int(sid), c0, c0 + span, merged, level)
         db.execute(f"DELETE FROM {t.points} WHERE time_ns >= ? AND time_ns < ?", (w0, w1))
         packed += len(rows)
 

@@ -38,7 +38,7 @@ def sqlite_tiered(path: str | Path, policy: RetentionPolicy, readonly: bool = Fa
     for tier, ns in policy.tier_ns.items():
         window = _SQLITE_WINDOW_S.get(ns // 10**9, _SQLITE_DEFAULT_WINDOW_S)
         tiers[tier] = SQLiteHistorian(path, namespace=tier, window_s=window, readonly=readonly,
-                                      compact_lag_s=ns / 1e9 + policy.grace_s + 60)
+                                      compact_lag_s=ns / 1e9 + policy.grace_s + 60, chunk_s={})
     return TieredHistorian(raw, tiers, policy=policy, prune=None if readonly else raw.delete_range,
                            readonly=readonly)
 
