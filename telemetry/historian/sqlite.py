@@ -106,7 +106,7 @@ class SQLiteHistorian(Historian):
     def __init__(self, path: str | Path, *, retention_days: float | None = None,
                  retention_check_s: float = 60.0, namespace: str = "", window_s: float = 3600.0,
                  compact_lag_s: float = 300.0, compact_every_s: float = 10.0,
-                 compact_budget_rows: int = 100_000, readonly: bool = False,
+                 compact_budget_rows: int = 20_000, readonly: bool = False,
                  future_measurements: Collection[str] = FUTURE_MEASUREMENTS,
                  chunk_s: Mapping[str, float] | None = None) -> None:
         if namespace and not namespace.replace("_", "").isalnum():

@@ -122,3 +122,22 @@ def test_view_refuses_a_missing_store_or_a_bad_address_in_one_line(tmp_path):
     assert "no file" in missing.stderr and not (tmp_path / "none.sqlite").exists()
     bad = _view("--store", f"sqlite:///{tmp_path / 'none.sqlite'}", "--addr", "everywhere")
     assert bad.returncode == 2 and "expected HOST:PORT" in bad.stderr
+
+
+def test_a_store_with_several_camps_gets_a_camp_selector(tmp_path):
+    import dataclasses
+
+    malakal = load_site(EXAMPLE_SITE)
+    juba = dataclasses.replace(malakal, name="juba", mission="UNMISS Juba")
+    with open_historian(f"sqlite:///{tmp_path / 'h.db'}", tiered=True) as h:
+        h.write([Reading(T + timedelta(minutes=m), "camp", {"site": s.name}, {"load_kw": 300.0 + m})
+                 for m in range(30) for s in (malakal, juba)])
+        page = CampPage([malakal, juba], h)
+        status, _, body = page.handle("/", "site=juba&range=7d")
+        html = body.decode()
+        single_status, _, single = CampPage([malakal], h).handle("/", "")
+    assert single_status == 200 and b"site-select" not in single
+    assert status == 200 and '<select id="site-select" name="site">' in html
+    assert '<option value="juba" selected>juba (UNMISS Juba)</option>' in html
+    assert '<option value="malakal">malakal (UNMISS)</option>' in html
+    assert "<h1>juba " in html and 'name="range" value="7d"' in html

@@ -131,7 +131,7 @@ def screenshot(driver, url: str, name: str) -> list[Path]:
         read_page(driver)
         for _ in range(3):  # the page reflows at the new height: settle
             full = driver.execute_script("return document.documentElement.scrollHeight")
-            driver.set_window_size(w, max(h, full + 40))
+            driver.set_window_size(w, max(h, full + 120))
         path = SCREENSHOTS / f"{name}-{size}.png"
         driver.save_screenshot(str(path))
         out.append(path)
