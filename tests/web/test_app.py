@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import urllib.error
@@ -141,3 +142,34 @@ def test_a_store_with_several_camps_gets_a_camp_selector(tmp_path):
     assert '<option value="juba" selected>juba (UNMISS Juba)</option>' in html
     assert '<option value="malakal">malakal (UNMISS)</option>' in html
     assert "<h1>juba " in html and 'name="range" value="7d"' in html
+
+
+@pytest.mark.integration
+def test_demo_serve_keeps_the_page_up_until_stopped(tmp_path):
+    import re
+    import signal
+    import time
+
+    from web_testkit import free_port, wait_until
+
+    port = free_port()
+    log = tmp_path / "demo.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MICROGRID_")}
+    env["PYTHONPATH"] = str(ROOT)
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "microgrid.cli", "demo", "--days", "0.1",
+                                 "--strategy", "load-following", "--poll-interval", "60",
+                                 "--out", str(tmp_path / "out"), "--serve", "--addr", f"127.0.0.1:{port}"],
+                                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        url = wait_until(lambda: (m := re.search(r"camp page for malakal: (http://\S+)", log.read_text()))
+                         and m.group(1), 300, "the demo's page")
+        assert url == f"http://127.0.0.1:{port}/"
+        status, _, body = _request(url)
+        assert status == 200 and b"<h1>malakal" in body and b'data-device="dg-1"' in body
+        time.sleep(1.0)
+        assert proc.poll() is None  # still serving after the demo
+    finally:
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(30)
+    assert code == 0, log.read_text()[-2000:]
