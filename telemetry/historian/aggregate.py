@@ -56,8 +56,8 @@ def partials(spec: QuerySpec, long: pd.DataFrame) -> pd.DataFrame:
 
 def _wide(spec: QuerySpec, long: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """Long (keys..., field, value) -> the documented result shape."""
-    wide = long.pivot_table(index=keys, columns="field", values="value", aggfunc="first",
-                            dropna=True).reset_index()
+    # one value per (keys, field): an unstack, not an aggregation
+    wide = long.dropna(subset=["value"]).set_index([*keys, "field"])["value"].unstack("field").reset_index()
     tag_cols = {t: wide[f"tag:{t}"].tolist() for t in spec.group_by_tags}
     field_cols = {f: wide[f].tolist() for f in spec.fields if f in wide.columns}
     return finish_frame(spec, wide["time"].tolist(), tag_cols, field_cols)
