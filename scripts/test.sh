@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Set up, install what the tests need (Debian's influxdb server, poppler-utils), run static checks
-# and the whole test suite.
+# Set up, install what the tests need (Debian's influxdb server, poppler-utils, chromium and
+# chromium-driver for the camp page's browser tests), run static checks and the whole test suite.
 # A run that executes no test is a failure. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +9,8 @@ bash scripts/setup.sh
 missing=()
 command -v influxd >/dev/null 2>&1 || missing+=(influxdb)        # integration tests start their own influxd
 command -v pdftoppm >/dev/null 2>&1 || missing+=(poppler-utils)  # the PDF report is rendered and read back
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)        # the camp page is tested in a real browser
+command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 if [ "${#missing[@]}" -gt 0 ]; then
     SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
     echo "installing Debian packages the tests need: ${missing[*]} ..."

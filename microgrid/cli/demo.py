@@ -3,7 +3,8 @@
 Starts the virtual camp on loopback and the service against it on a fast clock (SQLite
 historian, control enabled on the virtual camp), shows a progress bar, prints a summary
 against load following on the same simulated days, and writes a report and the dashboards
-export into the output folder.
+export into the output folder. With ``--serve``, the camp page stays up over the demo's store
+until Ctrl-C (``--addr`` to show it on the LAN).
 """
 
 from __future__ import annotations
@@ -19,9 +20,12 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from microgrid.cli.view import announce, open_reader, parse_addr, serve_page
 from microgrid.demo import DemoOptions, DemoResult, run_demo
 from microgrid.errors import ConfigError
 from microgrid.simulator.settings import load_camp
+from microgrid.site import Site
+from microgrid.web import CampPage
 
 EXAMPLE_SITE = Path(__file__).resolve().parents[2] / "sites" / "example-camp.toml"
 
@@ -43,6 +47,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--influx-url", metavar="SPEC",
                    help="stream into InfluxDB instead of SQLite, e.g. influx1://127.0.0.1:8086/microgrid "
                    "or influx2://127.0.0.1:8086?org=un&bucket=microgrid (token: MICROGRID_INFLUX_TOKEN)")
+    p.add_argument("--serve", action="store_true",
+                   help="after the demo, serve the camp page over its store until Ctrl-C")
+    p.add_argument("--addr", default="127.0.0.1:8788", metavar="HOST:PORT",
+                   help="where --serve listens (default 127.0.0.1:8788: this machine only)")
     p.set_defaults(func=run)
 
 
@@ -63,6 +71,8 @@ def run(args: argparse.Namespace) -> int:
         if start.tzinfo is None or start.utcoffset().total_seconds() != 0:
             raise ConfigError(f"--start {args.start!r} must be UTC (end it with Z)")
     site, sim = load_camp(args.site)
+    if args.serve:
+        host, port = parse_addr(args.addr)  # a bad address fails before the demo runs
     out = Path(args.out)
     options = DemoOptions(days=args.days, start=start, out=out, seed=args.seed,
                           poll_interval_s=args.poll_interval, strategy=args.strategy,
@@ -79,7 +89,22 @@ def run(args: argparse.Namespace) -> int:
     wall = time.monotonic() - t0
     print(summary_text(result, wall))
     write_outputs(site, result)
+    if args.serve:
+        serve(site, result.store, host, port)
     return 0
+
+
+def serve(site: Site, store_spec: str, host: str, port: int) -> None:
+    """The camp page over the demo's store until Ctrl-C."""
+    store = open_reader(store_spec)
+    page = CampPage([site], store, mode="view of the demo's store")
+    status = {"healthy": True, "reasons": [], "mode": "demo", "sites": [site.name]}
+    try:
+        asyncio.run(serve_page(page, host, port, lambda: status, lambda url: announce(url, host, [site])))
+    except OSError as exc:
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    finally:
+        store.close()
 
 
 def summary_text(r: DemoResult, wall_s: float) -> str:

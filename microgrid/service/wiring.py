@@ -17,6 +17,7 @@ from microgrid.service.forecasting import History
 from microgrid.service.runner import Service, ServiceOptions
 from microgrid.service.status import StatusServer
 from microgrid.site import Site
+from microgrid.web import CampPage
 from optimizer.planner import make_planner
 from telemetry.connection import Connections
 from telemetry.control import Controller
@@ -51,7 +52,9 @@ def open_store(spec: str, spool: str | Path | None = None, *, spool_only_start: 
     influx = spec.startswith(("influx1:", "influx2:"))
     if influx and "spool=" not in spec and spool is None:
         spool = DEFAULT_SPOOL
-    store = open_historian(spec, spool=spool if influx else None)
+    # the embedded store keeps raw readings 30 days and roll-ups for good (docs/architecture.md §5)
+    tiered = not influx and "retention_days=" not in spec
+    store = open_historian(spec, spool=spool if influx else None, tiered=tiered)
     try:
         check_resolvable(spec)
     except HistorianError as exc:
@@ -140,8 +143,9 @@ async def wire_service(site: Site, *, clock: LoopClock, store: Store, strategy: 
                       controller=controller, store=store, options=options, history=history,
                       backlog=backlog or (store if isinstance(store, SpooledHistorian) else None))
     server = None
-    if status_port is not None:
-        server = StatusServer(service.status, host=status_host, port=status_port)
+    if status_port is not None:  # /status, /health and the camp page (docs/architecture.md §9)
+        page = CampPage.for_service(site, store, clock.now)
+        server = StatusServer(service.status, host=status_host, port=status_port, page=page)
         try:
             await server.start()
         except OSError as exc:

@@ -10,6 +10,14 @@ spec                                                       opens
 ``influx2://influxdb:8086?org=un&bucket=microgrid``        InfluxDB 2.x/3.x (influxdb-client)
 =========================================================  ========================================
 
+Roll-ups and raw retention (docs/architecture.md §5): ``raw_days=30`` keeps the measured
+readings 30 days and their 1-min and 15-min roll-ups for good (``raw_days=none``: raw readings
+too), ``tiers=1m,15m`` names the roll-ups. Either option (or ``tiered=True``) opens a
+:class:`~telemetry.historian.tiered.TieredHistorian`: on SQLite in the same file, on InfluxDB 1.x
+in the retention policies ``raw`` (``raw_days``) and ``rollup_1m``/``rollup_15m`` (INF), created
+when missing; the records (energy, plan, setpoints...) stay in the database's default policy,
+where the dashboards read them.
+
 Common options (query string): ``tls=1`` (https, Influx only), ``timeout_s=10``,
 ``spool=/var/lib/microgrid/spool.db`` (put a durable spool in front; also ``spool_max_mb``
 (default 1024), ``spool_max_points``, ``batch_points`` (default 5000)), ``influx1`` also ``gzip=1``;
@@ -26,16 +34,21 @@ from __future__ import annotations
 import os
 import socket
 from pathlib import Path
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
 
 from microgrid.errors import HistorianError
 from telemetry.historian.base import Historian
+from telemetry.historian.rollup import RetentionPolicy
+
+if TYPE_CHECKING:
+    from telemetry.historian.influx import InfluxV1Historian
 
 _SPOOL = {"spool", "spool_max_mb", "spool_max_points", "batch_points"}
 _COMMON = _SPOOL | {"timeout_s", "tls"}
-_ALLOWED = {"sqlite": _SPOOL | {"retention_days"},
-            "influx1": _COMMON | {"rp", "gzip"},
+_TIERED = {"raw_days", "tiers"}
+_ALLOWED = {"sqlite": _SPOOL | _TIERED | {"retention_days"},
+            "influx1": _COMMON | _TIERED | {"rp", "gzip"},
             "influx2": _COMMON | {"org", "bucket", "db", "rp", "token_file"}}
 
 
@@ -125,7 +138,8 @@ def check_resolvable(spec: str) -> None:
 
 
 def open_historian(spec: str, *, env: Mapping[str, str] | None = None,
-                   spool: str | Path | None = None) -> Historian:
+                   spool: str | Path | None = None, tiered: bool = False,
+                   readonly: bool = False) -> Historian:
     """Open the historian a spec names (module docstring for the forms).
 
     Parameters
@@ -137,6 +151,12 @@ def open_historian(spec: str, *, env: Mapping[str, str] | None = None,
     spool : path, optional
         Put a :class:`~telemetry.historian.spool.SpooledHistorian` with this spool file in
         front (same as ``?spool=``).
+    tiered : bool
+        Raw retention and roll-ups even without ``raw_days``/``tiers`` in the spec (default
+        30 days, ``1m,15m``).
+    readonly : bool
+        Only read (the camp page over a store): a SQLite file must exist and is never changed
+        (not even migrated); no retention policy is created; writes raise. No spool.
 
     Raises
     ------
@@ -154,12 +174,14 @@ def open_historian(spec: str, *, env: Mapping[str, str] | None = None,
         raise HistorianError(f"historian spec {_redact(spec)!r}: credentials do not go in the "
                              f"spec; use MICROGRID_INFLUX_USER/PASSWORD or MICROGRID_INFLUX_TOKEN")
     opts = _options(spec, scheme, parts.query)
-    if scheme == "sqlite":
-        inner = _open_sqlite(spec, parts, opts)
+    if tiered or _TIERED & set(opts):
+        inner = _open_tiered(spec, scheme, parts, opts, env, readonly)
+    elif scheme == "sqlite":
+        inner = _open_sqlite(spec, parts, opts, readonly)
     else:
         inner = _open_influx(spec, scheme, parts, opts, env)
     spool_path = spool or opts.get("spool")
-    if not spool_path:
+    if not spool_path or readonly:
         return inner
     from telemetry.historian.spool import Spool, SpooledHistorian
     max_mb = _number(spec, opts, "spool_max_mb", 1024.0)
@@ -169,33 +191,74 @@ def open_historian(spec: str, *, env: Mapping[str, str] | None = None,
                             batch_points=int(_number(spec, opts, "batch_points", 5000)))
 
 
-def _open_sqlite(spec: str, parts: SplitResult, opts: dict[str, str]) -> Historian:
-    from telemetry.historian.sqlite import SQLiteHistorian
+def _open_tiered(spec: str, scheme: str, parts: SplitResult, opts: dict[str, str],
+                 env: Mapping[str, str], readonly: bool) -> Historian:
+    from telemetry.historian.tiered_open import influx_tiered, sqlite_tiered
+    if scheme == "influx2":
+        raise HistorianError(f"historian spec {_redact(spec)!r}: roll-ups on InfluxDB 2.x are "
+                             f"not built yet; give the bucket a retention period instead")
+    if "retention_days" in opts:
+        raise HistorianError(f"historian spec {_redact(spec)!r}: retention_days deletes every "
+                             f"reading; with roll-ups use raw_days")
+    policy = _policy(spec, opts)
+    if scheme == "sqlite":
+        return sqlite_tiered(_sqlite_path(spec, parts), policy, readonly=readonly)
+    keep_rp = opts.get("rp") or None
+    return influx_tiered(lambda rp: _influx1(spec, parts, {**opts, "rp": rp or ""}, env),
+                         policy, keep_rp, readonly=readonly)
+
+
+def _policy(spec: str, opts: dict[str, str]) -> RetentionPolicy:
+    text = opts.get("raw_days", "30")
+    raw_days = None if text.lower() in ("none", "inf", "") else _number(spec, {"raw_days": text}, "raw_days", 30.0)
+    tiers = tuple(t.strip() for t in opts.get("tiers", "1m,15m").split(",") if t.strip())
+    try:
+        return RetentionPolicy(raw_days=raw_days, tiers=tiers)
+    except (ValueError, HistorianError) as exc:
+        raise HistorianError(f"historian spec {_redact(spec)!r}: {exc}") from None
+
+
+def _sqlite_path(spec: str, parts: SplitResult) -> str:
     if parts.netloc:
         raise HistorianError(f"historian spec {spec!r}: write sqlite:///relative/path.db or "
                              f"sqlite:////absolute/path.db (three or four slashes)")
     path = unquote(parts.path[1:] if parts.path.startswith("/") else parts.path)
     if not path:
         raise HistorianError(f"historian spec {spec!r}: no database file")
-    return SQLiteHistorian(path, retention_days=_optional_number(spec, opts, "retention_days"))
+    return path
+
+
+def _open_sqlite(spec: str, parts: SplitResult, opts: dict[str, str], readonly: bool = False) -> Historian:
+    from telemetry.historian.sqlite import SQLiteHistorian
+    return SQLiteHistorian(_sqlite_path(spec, parts), readonly=readonly,
+                           retention_days=_optional_number(spec, opts, "retention_days"))
+
+
+def _influx_url(spec: str, parts: SplitResult, opts: dict[str, str]) -> tuple[str, float]:
+    host, port = _host_port(spec, parts)
+    proto = "https" if opts.get("tls") in ("1", "true", "yes") else "http"
+    return f"{proto}://{host}:{port}", _number(spec, opts, "timeout_s", 10.0)
+
+
+def _influx1(spec: str, parts: SplitResult, opts: dict[str, str], env: Mapping[str, str]) -> InfluxV1Historian:
+    from telemetry.historian.influx import InfluxV1Historian
+    url, timeout = _influx_url(spec, parts, opts)
+    db = unquote(parts.path.strip("/"))
+    if not db:
+        raise HistorianError(f"historian spec {_redact(spec)!r}: no database "
+                             f"(influx1://HOST:PORT/DATABASE)")
+    return InfluxV1Historian(url, db, retention_policy=opts.get("rp") or None,
+                             username=env.get("MICROGRID_INFLUX_USER") or None,
+                             password=_secret(env, "MICROGRID_INFLUX_PASSWORD"),
+                             timeout_s=timeout, gzip=opts.get("gzip") in ("1", "true"))
 
 
 def _open_influx(spec: str, scheme: str, parts: SplitResult, opts: dict[str, str],
                  env: Mapping[str, str]) -> Historian:
-    from telemetry.historian.influx import InfluxV1Historian, InfluxV2Historian
-    host, port = _host_port(spec, parts)
-    proto = "https" if opts.get("tls") in ("1", "true", "yes") else "http"
-    url = f"{proto}://{host}:{port}"
-    timeout = _number(spec, opts, "timeout_s", 10.0)
+    from telemetry.historian.influx import InfluxV2Historian
     if scheme == "influx1":
-        db = unquote(parts.path.strip("/"))
-        if not db:
-            raise HistorianError(f"historian spec {_redact(spec)!r}: no database "
-                                 f"(influx1://HOST:PORT/DATABASE)")
-        return InfluxV1Historian(url, db, retention_policy=opts.get("rp") or None,
-                                 username=env.get("MICROGRID_INFLUX_USER") or None,
-                                 password=_secret(env, "MICROGRID_INFLUX_PASSWORD"),
-                                 timeout_s=timeout, gzip=opts.get("gzip") in ("1", "true"))
+        return _influx1(spec, parts, opts, env)
+    url, timeout = _influx_url(spec, parts, opts)
     missing = [k for k in ("org", "bucket") if not opts.get(k)]
     if missing:
         raise HistorianError(f"historian spec {_redact(spec)!r}: missing {' and '.join(missing)} "
