@@ -17,6 +17,7 @@ import pandas as pd
 
 from microgrid.plant import Setpoints
 from microgrid.readings import Reading
+from telemetry.historian.base import Historian
 
 __all__ = ["Backlog", "PollSource", "SetpointWriter", "Store"]
 
@@ -65,6 +66,10 @@ class Store(Protocol):
               tags: Mapping[str, str] | None = None, agg: str | None = None, interval: str | None = None,
               group_by_tags: Sequence[str] = ()) -> pd.DataFrame:
         """Fields of a measurement over ``start <= time < end`` (the historian contract)."""
+        ...
+
+    def reader(self) -> Historian:
+        """A historian to read this store from another thread (the camp page)."""
         ...
 
     def close(self) -> None:

@@ -22,7 +22,7 @@ import time
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
-from typing import Callable, NamedTuple, Sequence
+from typing import Callable, NamedTuple, Protocol, Sequence
 
 from microgrid.errors import MicrogridError, ReportError
 from microgrid.reports.export import write_report
@@ -32,6 +32,13 @@ from microgrid.web.ranges import BadRequest, PageRequest, parse_request
 from microgrid.web.reads import PageData, read_page, store_now
 from microgrid.web.render import render_error, render_live, render_page
 from telemetry.historian.base import Historian
+
+
+class ServiceStore(Protocol):
+    """The running service's store, as the page needs it: a reader for another thread."""
+
+    def reader(self) -> Historian: ...
+
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +85,7 @@ class CampPage:
         self.owns_store = owns_store
 
     @classmethod
-    def for_service(cls, site: Site, store: Historian, now: Callable[[], datetime],
+    def for_service(cls, site: Site, store: ServiceStore, now: Callable[[], datetime],
                     refresh_s: float = 10.0) -> "CampPage":
         """The page of a running service: its own reader of the service's store (another
         connection, so a page request never holds the service's writes), the service's clock."""

@@ -150,7 +150,7 @@ def empty_frame(spec: QuerySpec) -> pd.DataFrame:
 
 
 def finish_frame(spec: QuerySpec, times_ns: Sequence[int], tag_cols: Mapping[str, Sequence[str]],
-                 field_cols: Mapping[str, Sequence[float | None]]) -> pd.DataFrame:
+                 field_cols: Mapping[str, Sequence[float | None] | np.ndarray]) -> pd.DataFrame:
     """Assemble a result from columns (times in ns) into the documented shape, sorted by time
     then group tags. Both backends end here, so the shape cannot drift between them."""
     if len(times_ns) == 0:
