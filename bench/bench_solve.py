@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from microgrid.config import load_site  # noqa: E402
 from microgrid.simulator.conditions import generate_conditions  # noqa: E402
+from microgrid.simulator.settings import load_simulator_settings  # noqa: E402
 from optimizer.model import MilpOptions  # noqa: E402
 from optimizer.plan import Plan, PlanInputs, PlanState  # noqa: E402
 from optimizer.planner import MilpPlanner  # noqa: E402
@@ -33,7 +34,8 @@ START = datetime(2026, 3, 2, tzinfo=timezone.utc)
 
 
 def conditions(site, steps: int) -> PlanInputs:
-    df = generate_conditions(site, START, steps, step_min=site.optimizer.step_min, seed=7)
+    sim = load_simulator_settings(site.source)
+    df = generate_conditions(site, sim, START, steps, step_min=site.optimizer.step_min, seed=7)
     pv = df.filter(like="pv_available_kw__").sum(axis=1).to_numpy()
     return PlanInputs.regular(START, site.optimizer.step_min, df["load_kw"].to_numpy(), pv)
 

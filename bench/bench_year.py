@@ -33,6 +33,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from microgrid.config import load_site  # noqa: E402
+from microgrid.simulator.conditions import SyntheticConditions  # noqa: E402
+from microgrid.simulator.settings import load_simulator_settings  # noqa: E402
 from optimizer.backtest import backtest  # noqa: E402
 from optimizer.backtest_chunks import backtest_chunks  # noqa: E402
 from optimizer.backtest_report import BacktestResult, format_comparison  # noqa: E402
@@ -55,12 +57,14 @@ def _run(args: argparse.Namespace, strategy: str, forecast: str, days: float | N
     start = datetime.fromisoformat(args.start).replace(tzinfo=timezone.utc)
     opts = MilpOptions(mip_rel_gap=args.gap, time_limit_s=args.time_limit_s)
     kw = dict(start=start, days=args.days if days is None else days, strategy=strategy, forecast=forecast,
-              seed=args.seed, replan_every_min=args.replan_every_min, milp_options=opts)
+              replan_every_min=args.replan_every_min, milp_options=opts)
+    site = _site(args)
+    truth = SyntheticConditions(site, load_simulator_settings(args.site), args.seed)
     t0 = time.strftime("%H:%M:%S")
     if chunked:
-        r = backtest_chunks(_site(args), jobs=args.jobs, spinup_days=args.spinup_days, **kw)
+        r = backtest_chunks(site, truth, jobs=args.jobs, spinup_days=args.spinup_days, **kw)
     else:
-        r = backtest(_site(args), **kw)
+        r = backtest(site, truth, **kw)
     print(f"  [{t0}] {strategy}/{forecast} {kw['days']:g} d {'chunked' if chunked else 'in one sequence'}: "
           f"{r.wall_s:,.1f} s", file=sys.stderr, flush=True)
     return r

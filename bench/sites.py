@@ -7,7 +7,6 @@ given loopback ports, so a benchmark and the virtual camp it polls build the sam
 from __future__ import annotations
 
 import dataclasses
-import socket
 from pathlib import Path
 
 from microgrid.config import load_site
@@ -16,20 +15,6 @@ from microgrid.site import Site
 EXAMPLE = Path(__file__).resolve().parents[1] / "sites" / "example-camp.toml"
 #: 20 devices: 10 inverters, 2 batteries, 6 gensets, 2 meters.
 MIX = {"pv_arrays": 10, "batteries": 2, "gensets": 6, "load_meters": 2}
-
-
-def free_ports(n: int) -> list[int]:
-    """``n`` distinct free TCP ports on loopback (held open together while picked)."""
-    socks = []
-    try:
-        for _ in range(n):
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
 
 
 def bench_site(ports: list[int], mix: dict[str, int] | None = None,

@@ -29,8 +29,8 @@ from pymodbus.server import ModbusSerialServer, ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
 from microgrid.errors import ConfigError
-from microgrid.simulator.health import EASYGEN_PROTOCOL_ID
-from microgrid.site import Battery, Genset, ModbusEndpoint, PvArray, SerialLine
+from microgrid.plant.nameplate import nameplate
+from microgrid.site import ModbusEndpoint, SerialLine
 from telemetry.registers import NotWritableError, OutOfLimitsError, Profile, decode_write, encode, load_profile
 
 log = logging.getLogger(__name__)
@@ -45,26 +45,6 @@ class Camp(Protocol):
     def device_values(self, name: str) -> dict[str, Any]: ...
 
     def command(self, name: str, point: str, value: Any) -> None: ...
-
-
-def nameplate(device: Any) -> dict[str, float]:
-    """Rating fields a device serves from the site file (not from the physics).
-
-    Returns
-    -------
-    dict
-        Battery: ``capacity_kwh``, ``charge_rated_kw``, ``discharge_rated_kw``;
-        PV: ``rated_kw``; genset: ``rated_kw`` and the ``protocol_id`` an easYgen reports
-        (:data:`microgrid.simulator.health.EASYGEN_PROTOCOL_ID`). [kWh, kW]
-    """
-    if isinstance(device, Battery):
-        return {"capacity_kwh": device.capacity_kwh, "charge_rated_kw": device.charge_power_kw,
-                "discharge_rated_kw": device.discharge_power_kw}
-    if isinstance(device, (PvArray,)):
-        return {"rated_kw": device.inverter_kw}
-    if isinstance(device, Genset):
-        return {"rated_kw": device.rated_kw, "protocol_id": float(EASYGEN_PROTOCOL_ID)}
-    return {}
 
 
 class DeviceImage:
@@ -276,7 +256,7 @@ async def serve_camp(site: Any, camp: Camp, *,
         ``device_values(name)`` and ``command(name, point, value)``.
     serve_paths : mapping, optional
         ``{site serial port: path to serve it on}``, e.g. the server end of a
-        :class:`~microgrid.simulator.serial_link.VirtualSerialLink`.
+        :class:`~telemetry.testing.serial_link.VirtualSerialLink`.
 
     Returns
     -------

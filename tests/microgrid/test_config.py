@@ -48,11 +48,12 @@ def test_site_model_is_frozen():
 
 def test_defaults_fill_optional_tables():
     raw = example_raw()
-    del raw["simulator"], raw["optimizer"], raw["reserve"]
+    del raw["simulator"], raw["optimizer"], raw["reserve"], raw["climate"], raw["forecast"]
     site = site_from_dict(raw, "x.toml")
     assert site.reserve.load_pct == 10.0
     assert site.optimizer.step_min == 15
-    assert site.simulator.load_peak_kw == 600.0
+    assert site.climate.clear_sky_index_mean == 0.8 and site.climate.ambient_temp_c == 25.0
+    assert site.forecast.cold_start_load_kw is None  # no plan until a load is measured
     assert site.optimizer.hourly_horizon_h is None  # no 2-h blocks unless asked for
 
 

@@ -3,11 +3,11 @@
 import asyncio
 import dataclasses
 import os
-import socket
 
 import pytest
 from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.exceptions import ModbusIOException
+from testkit import EXAMPLE_SITE, example_site, free_port
 
 from microgrid.simulator.server import serve_camp
 from microgrid.site import Battery, Genset, LoadMeter, ModbusEndpoint, PvArray
@@ -41,12 +41,6 @@ class StandInCamp:
         self.commands.append((name, point, value))
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _ep(port, profile, unit=1):
     return ModbusEndpoint(host="127.0.0.1", port=port, unit_id=unit, profile=profile)
 
@@ -57,12 +51,12 @@ class TinySite:
 
 
 def _site():
-    shared = _free_port()
+    shared = free_port()
     site = TinySite(devices=(
-        PvArray("pv-1", 250, 220, 10, 180, 14, -0.0037, _ep(_free_port(), "sunspec_inverter")),
+        PvArray("pv-1", 250, 220, 10, 180, 14, -0.0037, _ep(free_port(), "sunspec_inverter")),
         Battery("bess", 1000, 500, 400, 15, 95, 0.96, 0.96, 0.02, 60, _ep(shared, "sunspec_storage", 1)),
         Genset("dg-1", 400, 30, 0.08, 0.25, 60, 30, 2.0, 2000, _ep(shared, "dse_genset", 2)),
-        LoadMeter("meter", _ep(_free_port(), "load_meter")),
+        LoadMeter("meter", _ep(free_port(), "load_meter")),
     ))
     return site
 
@@ -209,18 +203,6 @@ async def _camp_refusal_and_unencodable_values(site, camp, servers):
 
 # ------------------------------------------------------------------ with the real virtual camp
 
-def _example_site_on_free_ports():
-    from microgrid.config import load_site
-
-    site = load_site("sites/example-camp.toml")
-
-    def moved(d):
-        return dataclasses.replace(d, modbus=dataclasses.replace(d.modbus, port=_free_port()))
-    return dataclasses.replace(
-        site, pv_arrays=tuple(map(moved, site.pv_arrays)), batteries=tuple(map(moved, site.batteries)),
-        gensets=tuple(map(moved, site.gensets)), load_meters=tuple(map(moved, site.load_meters)))
-
-
 #: Resolution of each served field (scale factors of the profiles), for comparisons.
 RESOLUTION = {"ac_power_kw": 0.01, "energy_total_kwh": 1.0, "power_kw": 0.1, "soc_pct": 0.1,
               "soh_pct": 0.1, "voltage_v": 0.1, "temp_c": 0.1, "load_pct": 0.1,
@@ -240,10 +222,11 @@ def test_virtual_camp_served_over_modbus():
 
     from microgrid.clock import SimClock
     from microgrid.simulator.camp import VirtualCamp
+    from microgrid.simulator.settings import load_simulator_settings
 
-    site = _example_site_on_free_ports()
+    site = example_site()
     clock = SimClock(datetime(2026, 3, 1, 10, 0, tzinfo=timezone.utc), wall=lambda: 0.0)
-    camp = VirtualCamp(site, clock)
+    camp = VirtualCamp(site, load_simulator_settings(EXAMPLE_SITE), clock)
 
     async def main():
         servers = await serve_camp(site, camp)
@@ -286,7 +269,7 @@ def test_virtual_camp_served_over_modbus():
 
 def test_virtual_serial_link_carries_bytes_both_ways_and_attach_keeps_real_files(tmp_path):
     from microgrid.errors import ConfigError
-    from microgrid.simulator.serial_link import VirtualSerialLink, attach
+    from telemetry.testing.serial_link import VirtualSerialLink, attach
 
     with VirtualSerialLink() as link:
         client = os.open(link.client_path, os.O_RDWR | os.O_NOCTTY)
@@ -320,8 +303,8 @@ def _read_exactly(fd, n, timeout_s=2.0):
 def test_serial_line_serves_rtu_and_absent_or_dead_units_stay_silent():
     from pymodbus.client import AsyncModbusSerialClient
 
-    from microgrid.simulator.serial_link import VirtualSerialLink
     from microgrid.site import SerialLine
+    from telemetry.testing.serial_link import VirtualSerialLink
 
     async def main():
         with VirtualSerialLink() as link:
@@ -358,7 +341,7 @@ def test_rtu_framer_over_tcp_like_a_gateway():
     from pymodbus.framer import FramerType
 
     async def main():
-        port = _free_port()
+        port = free_port()
         m = ModbusEndpoint(host="127.0.0.1", port=port, unit_id=5, profile="dse_genset", framer="rtu")
         servers = await serve_camp(TinySite(devices=(Genset("dg-1", 400, 30, 0.08, 0.25, 60, 30,
                                                             0, 1000, m),)), StandInCamp())

@@ -5,7 +5,8 @@ scripts/test.sh`` installs it."""
 from __future__ import annotations
 
 import pytest
-from victoriametrics_testkit import INSTALL_HINT, VictoriaMetricsProcess, find_victoriametrics
+
+from telemetry.testing.victoriametrics import INSTALL_HINT, VictoriaMetricsProcess, find_victoriametrics
 
 
 @pytest.fixture

@@ -7,10 +7,12 @@ import json
 import math
 
 import pytest
-from poll_testkit import T0, camp_in_thread, example_site, polled_camp, standin_camp
+from poll_testkit import T0, camp_in_thread, polled_camp, standin_camp
+from testkit import EXAMPLE_SITE, example_site
 
 from microgrid.clock import ManualClock
 from microgrid.simulator.camp import VirtualCamp
+from microgrid.simulator.settings import load_simulator_settings
 from telemetry.connection import Connections, ModbusExceptionError
 from telemetry.poller import Poller
 
@@ -28,7 +30,7 @@ def test_values_match_the_physics_served():
     async def main():
         site = example_site()
         clock = ManualClock(T0)
-        camp = VirtualCamp(site, clock)
+        camp = VirtualCamp(site, load_simulator_settings(EXAMPLE_SITE), clock)
         async with polled_camp(site, camp, clock=clock) as (servers, poller):
             cycle = await poller.poll_all()
             assert sorted(cycle.values) == sorted(d.name for d in site.devices)
@@ -212,7 +214,7 @@ def _site_file(site, folder=None):
     import tempfile
     from pathlib import Path
 
-    from poll_testkit import EXAMPLE_SITE
+    from testkit import EXAMPLE_SITE
     text = EXAMPLE_SITE.read_text()
     for d in site.devices:
         text = re.sub(rf'(name = "{re.escape(d.name)}"[^\[]*?port = )\d+',
@@ -244,13 +246,12 @@ HEALTH = {
 def test_virtual_camp_health_points_reach_the_store(influx_database):
     """The real virtual camp, polled over Modbus, written by the project's InfluxDB writer:
     every device's plant-health fields are in the reading and in the store."""
-    from microgrid.simulator.camp import VirtualCamp
     from telemetry.historian.influx import InfluxV1Historian
 
     url, db = influx_database
     site = example_site()
     camp_clock = ManualClock(T0)
-    camp = VirtualCamp(site, camp_clock)
+    camp = VirtualCamp(site, load_simulator_settings(EXAMPLE_SITE), camp_clock)
     camp.command("dg-1", "mode", "run")                 # one set running, two stopped
     camp_clock.advance(120)
 

@@ -1,7 +1,7 @@
 """Modbus RTU for real: on a serial line (two joined pseudo-terminals) and over TCP gateways.
 
 The peers are the virtual camp's pymodbus servers: a ``ModbusSerialServer`` on one end of a
-:class:`~microgrid.simulator.serial_link.VirtualSerialLink` (the poller opens the other end as
+:class:`~telemetry.testing.serial_link.VirtualSerialLink` (the poller opens the other end as
 its serial port), and a ``ModbusTcpServer`` with the RTU framer (a serial-to-Ethernet gateway).
 """
 
@@ -14,20 +14,18 @@ import struct
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
-from poll_testkit import T0, free_port, free_ports, standin_camp
+from poll_testkit import T0, standin_camp
+from testkit import EXAMPLE_SITE, ROOT, free_port, free_ports
 
 from microgrid.clock import ManualClock
 from microgrid.config import load_site
-from microgrid.simulator.serial_link import VirtualSerialLink
 from microgrid.simulator.server import serve_camp
 from microgrid.site import ModbusEndpoint, SerialLine
 from telemetry.connection import EndpointConnection, inter_frame_delay_s
 from telemetry.poller import Poller
-
-ROOT = Path(__file__).resolve().parents[2]
+from telemetry.testing.serial_link import VirtualSerialLink
 
 
 def _meter_site(base, link: str, unit_id: int = 7, **modbus):
@@ -40,7 +38,7 @@ def _meter_site(base, link: str, unit_id: int = 7, **modbus):
 
 
 def _example():
-    return load_site(ROOT / "sites" / "example-camp.toml")
+    return load_site(EXAMPLE_SITE)
 
 
 def test_inter_frame_delay_follows_the_serial_line_standard():

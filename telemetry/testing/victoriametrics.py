@@ -1,4 +1,4 @@
-"""A private VictoriaMetrics server (Debian's ``/usr/bin/victoria-metrics``) on loopback.
+"""Run a private VictoriaMetrics server (Debian's ``/usr/bin/victoria-metrics``) on loopback.
 
 VictoriaMetrics implements InfluxDB's ``/api/v2/write`` (and ``/write``), so the InfluxDB 2.x
 write path (influxdb-client's WriteApi) runs against a real server; points are read back
@@ -17,10 +17,11 @@ import signal
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import requests
 
-from telemetry.historian.influxd_process import free_port
+from telemetry.testing import free_port
 
 INSTALL_HINT = ("victoria-metrics (Debian's package) is not installed; `bash scripts/test.sh` "
                 "installs it (apt-get install victoria-metrics) before running the tests")
@@ -52,7 +53,7 @@ class VictoriaMetricsProcess:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.auth = auth
-        self.proc: subprocess.Popen | None = None
+        self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout_s: float = 30.0) -> VictoriaMetricsProcess:
         """Start and wait until ``/health`` answers."""
@@ -93,7 +94,7 @@ class VictoriaMetricsProcess:
                 self.proc.wait(timeout=timeout_s)
         self.proc = None
 
-    def export(self, match: str = '{__name__=~".+"}') -> list[dict]:
+    def export(self, match: str = '{__name__=~".+"}') -> list[dict[str, Any]]:
         """Every series matching ``match``: ``{"metric": {...}, "values": [...],
         "timestamps": [ms, ...]}``, after flushing what was just written."""
         requests.get(f"{self.url}/internal/force_flush", auth=self.auth, timeout=10)

@@ -7,7 +7,8 @@ copies between the two pty masters.
 
 :func:`attach` also puts a symlink at the path the site file names, pointing at the poller's
 end, so one site file serves both ``microgrid simulate-camp --virtual-serial`` and
-``microgrid poll``.
+``microgrid poll``. A test peer like the others of :mod:`telemetry.testing` (the serial tests
+use it), and the cable behind ``simulate-camp --virtual-serial``.
 """
 
 from __future__ import annotations
