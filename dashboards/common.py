@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from dashboards import queries as q
 from dashboards.model import ConstantVariable, Datasource, FieldConfig, Panel, QueryVariable, Target, Variable
 from microgrid.site import Site
@@ -39,7 +41,7 @@ def variables(site: Site | None) -> tuple[Variable, ...]:
 
 
 def stat(title: str, query: str, unit: str, *, description: str = "", decimals: int | None = 1,
-         w: int = 4, h: int = 4, **field) -> Panel:
+         w: int = 4, h: int = 4, **field: Any) -> Panel:
     """A single-number panel over the selected range."""
     return Panel(title, "stat", (Target("A", query, alias="$col"),),
                  FieldConfig(unit=unit, decimals=decimals, **field), w=w, h=h,
@@ -47,7 +49,7 @@ def stat(title: str, query: str, unit: str, *, description: str = "", decimals: 
 
 
 def series(title: str, targets: tuple[tuple[str, str], ...], unit: str, *, w: int = 12,
-           h: int = 8, description: str = "", **opts) -> Panel:
+           h: int = 8, description: str = "", **opts: Any) -> Panel:
     """A time series panel; ``targets`` are ``(query, alias)`` pairs (refIds A, B, ...); an
     empty alias names each series by its column (``AS "..."``)."""
     field_keys = {"decimals", "min", "max", "mappings", "thresholds", "base_color"}
@@ -59,7 +61,7 @@ def series(title: str, targets: tuple[tuple[str, str], ...], unit: str, *, w: in
 
 
 def per_device(title: str, query: str, unit: str, *, description: str = "",
-               decimals: int | None = 1, w: int = 8, h: int = 6, **field) -> Panel:
+               decimals: int | None = 1, w: int = 8, h: int = 6, **field: Any) -> Panel:
     """A bar gauge with one bar per device (``GROUP BY "device"``); ``field`` overrides the
     field config (``min``, ``max``, ``thresholds``, ``base_color``)."""
     config = {"min": 0, **field}

@@ -110,11 +110,11 @@ class PollCycle:
 
     @property
     def polled(self) -> list[str]:
-        return [r.device for r in self.readings]
+        return [r.device for r in self.readings if r.device is not None]
 
     @property
     def offline(self) -> list[str]:
-        return [r.device for r in self.readings if r.fields.get("online") == 0]
+        return [r.device for r in self.readings if r.device is not None and r.fields.get("online") == 0]
 
 
 @dataclass
@@ -137,10 +137,6 @@ class _Device:
     @property
     def name(self) -> str:
         return self.device.name
-
-    @property
-    def needs_discovery(self) -> bool:
-        return self.profile is None
 
 
 @dataclass
@@ -300,15 +296,16 @@ class Poller:
 
     async def _read_device(self, d: _Device, counter: list[int]) -> dict[str, Any]:
         unit = d.status.unit_id
-        if d.needs_discovery:
+        profile = d.profile
+        if profile is None:  # discover the device's SunSpec map first
             chain = await discover(d.conn, unit, device=d.name)
             counter[0] += chain.requests
             try:
-                d.profile = resolve(d.base, chain)
+                profile = resolve(d.base, chain)
             except (DeviceError, ConfigError) as exc:  # a chain the profile cannot use
                 raise DeviceError(f"SunSpec map at {chain.base_address} "
                                   f"(models {list(chain.model_ids)}): {exc}", device=d.name) from None
-            d.reads, d.refused = profile_reads(d.profile), set()
+            d.profile, d.reads, d.refused = profile, profile_reads(profile), set()
             log.info("device %s: SunSpec map at %d, models %s, %d reads per poll", d.name,
                      chain.base_address, list(chain.model_ids), len(d.reads))
         results: list[list[int] | None] = []
@@ -317,7 +314,7 @@ class Poller:
                 await asyncio.sleep(d.pause_s)
             counter[0] += 1
             try:
-                regs = await d.conn.read(unit, r.address, r.count, function=d.profile.function)
+                regs = await d.conn.read(unit, r.address, r.count, function=profile.function)
             except ModbusExceptionError as exc:
                 if exc.code not in _ABSENT_BLOCK_CODES or len(d.reads) == 1:
                     raise
@@ -331,7 +328,7 @@ class Poller:
             results.append(regs)
         if results and all(r is None for r in results):
             raise DeviceError("every read was refused", device=d.name)
-        return decode(d.profile, merge_results(d.reads, results))
+        return decode(profile, merge_results(d.reads, results))
 
     def _succeeded(self, d: _Device, now: datetime) -> None:
         s = d.status

@@ -8,7 +8,10 @@ longer than ``max_registers_per_read`` (125 is the Modbus limit for FC3/FC4). Pu
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
+
+if TYPE_CHECKING:  # pragma: no cover
+    from telemetry.register_profile import Profile
 
 #: Modbus limit of registers in one read (FC3/FC4).
 MODBUS_MAX_READ = 125
@@ -64,7 +67,8 @@ def plan_reads(ranges: Iterable[tuple[int, int]], *, max_gap_registers: int = 8,
         else:
             intervals.append([address, address + count])
     reads: list[Read] = []
-    start = end = None
+    start: int | None = None
+    end = 0
     for a, b in intervals:
         if start is not None and a - end <= max_gap_registers and b - start <= max_registers_per_read:
             end = b
@@ -80,7 +84,7 @@ def plan_reads(ranges: Iterable[tuple[int, int]], *, max_gap_registers: int = 8,
     return reads
 
 
-def profile_reads(profile) -> list[Read]:
+def profile_reads(profile: Profile) -> list[Read]:
     """The read plan of a :class:`telemetry.registers.Profile` with its own limits."""
     return plan_reads(profile.ranges(), max_gap_registers=profile.max_gap_registers,
                       max_registers_per_read=profile.max_registers_per_read)

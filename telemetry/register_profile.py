@@ -236,7 +236,8 @@ def _build(data: Mapping[str, Any], path: str,
 class _SunSpecResolver:
     """Resolves (model, point) to addresses in the profile's (or a discovered) chain."""
 
-    def __init__(self, data: Mapping[str, Any], path: str, chain):
+    def __init__(self, data: Mapping[str, Any], path: str,
+                 chain: tuple[tuple[tuple[int, int], ...], int] | None) -> None:
         self.path = path
         self.data = data
         try:
@@ -280,7 +281,7 @@ class _SunSpecResolver:
     def constants(self) -> tuple[tuple[int, tuple[int, ...]], ...]:
         """Header, constants and scale factors of every model, as the simulator serves them."""
         end = self.base + 2 + sum(2 + length for _, length in self.models)
-        out = [(self.base, sunspec.SUNS_MARKER), (end, sunspec.END_MARKER)]
+        out: list[tuple[int, tuple[int, ...]]] = [(self.base, sunspec.SUNS_MARKER), (end, sunspec.END_MARKER)]
         consts = {int(m): v for m, v in self.data.get("constants", {}).items()}
         for mid, mdef in self.defs.items():
             if mid not in self.starts:      # a discovered chain without this model
@@ -293,7 +294,7 @@ class _SunSpecResolver:
         return tuple(out)
 
 
-def _point(i: int, raw: Mapping[str, Any], path: str, resolver) -> Point:
+def _point(i: int, raw: Mapping[str, Any], path: str, resolver: _SunSpecResolver | None) -> Point:
     """Validate and resolve ``points[i]``; every error names the file and the point."""
     key = f"points[{i}] ({raw.get('field', '?') if isinstance(raw, Mapping) else '?'})"
     try:
@@ -304,7 +305,7 @@ def _point(i: int, raw: Mapping[str, Any], path: str, resolver) -> Point:
         raise _err(path, key, f"invalid: {exc!r}") from None
 
 
-def _point_checked(key: str, raw: Mapping[str, Any], path: str, resolver) -> Point:
+def _point_checked(key: str, raw: Mapping[str, Any], path: str, resolver: _SunSpecResolver | None) -> Point:
     unknown = set(raw) - _POINT_KEYS
     if unknown:
         raise _err(path, f"{key}.{sorted(unknown)[0]}", f"unknown key; allowed: {', '.join(sorted(_POINT_KEYS))}")
@@ -341,7 +342,7 @@ def _point_checked(key: str, raw: Mapping[str, Any], path: str, resolver) -> Poi
     scale = float(raw.get("scale", 1.0))
     if not scale:
         raise _err(path, f"{key}.scale", "must not be 0")
-    enable = ()
+    enable: tuple[tuple[int, tuple[int, ...]], ...] = ()
     if "enable" in raw:
         e = raw["enable"]
         if resolver is not None:

@@ -102,14 +102,14 @@ def _pow10(scale: float) -> tuple[int, float]:
     return 0, scale
 
 
-def _value(p: Point, raw, sf: int | None):
+def _value(p: Point, raw: int | float | str | None, sf: int | None) -> Any:
     """Field value from a raw value (None stays None)."""
     if raw is None:
         return None
     if p.enum:
         return next((name for name, v in p.enum if v == raw), raw)
     if p.nonzero_raw is not None:
-        return 1 if raw > 0 else 0
+        return 1 if not isinstance(raw, str) and raw > 0 else 0
     if isinstance(raw, str) or (sf == 0 and p.scale == 1.0 and isinstance(raw, int)):
         return raw
     exp, mult = _pow10(p.scale)
@@ -161,7 +161,7 @@ def decode(profile: Profile, registers: Mapping[int, int]) -> dict[str, Any]:
     return out
 
 
-def _raw_for(p: Point, value: Any, values: Mapping[str, Any], sf: int | None):
+def _raw_for(p: Point, value: Any, values: Mapping[str, Any], sf: int | None) -> int | float | str | None:
     """Raw register value for a field value (inverse of :func:`_value`)."""
     if value is None:
         return None
@@ -204,8 +204,8 @@ def encode(profile: Profile, values: Mapping[str, Any],
         ``errors`` is None.
     """
     image: dict[int, int] = {}
-    for address, regs in profile.constants:
-        image.update(zip(range(address, address + len(regs)), regs))
+    for address, block in profile.constants:
+        image.update(zip(range(address, address + len(block)), block))
     for p in profile.points:
         if p.key_address is not None:
             image.update({p.key_address: 0, p.key_address + 1: 0})
@@ -425,7 +425,7 @@ def decode_write(profile: Profile, address: int, regs: Sequence[int],
         prange = set(range(p.address, p.address + p.size))
         for a, r in p.enable:
             covered |= span & set(range(a, a + len(r)))
-        if p.keys:
+        if p.keys and p.key_address is not None:
             krange = set(range(p.key_address, p.key_address + 2))
             if span & krange:
                 covered |= span & krange
@@ -457,7 +457,7 @@ def _checked(profile: Profile, p: Point, decoded: Mapping[str, Any]) -> Any:
 
 
 def _decode_key(profile: Profile, p: Point, whole: bool, new: Mapping[int, int]) -> list[tuple[str, Any]]:
-    if not whole:
+    if not whole or p.key_address is None:
         raise OutOfLimitsError(f"profile {profile.name!r}: {p.field}: write key and complement together")
     key, complement = new[p.key_address], new[p.key_address + 1]
     if key ^ 0xFFFF != complement:

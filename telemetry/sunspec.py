@@ -231,7 +231,7 @@ def raw_registers(ptype: str, size: int, value: int | float | str | None) -> lis
         If ``value`` does not fit the type (e.g. 70000 into uint16).
     """
     if ptype == "string":
-        data = (value or "").encode("utf-8")[: 2 * size].ljust(2 * size, b"\x00")
+        data = str(value or "").encode("utf-8")[: 2 * size].ljust(2 * size, b"\x00")
         return [int.from_bytes(data[i:i + 2], "big") for i in range(0, 2 * size, 2)]
     if ptype in ("float32", "float64"):
         fmt = ">f" if ptype == "float32" else ">d"
@@ -265,6 +265,13 @@ def _sf_of(point: PointDef, values: Mapping[str, Any]) -> int | None:
     return values.get(point.sf)
 
 
+def _point_value(point: PointDef, raw: int | float | str | None, raws: Mapping[str, Any]) -> Any:
+    """A point's value: scaled by its scale factor in ``raws`` (scale factors and strings as read)."""
+    if point.sf is None or point.type == "sunssf" or isinstance(raw, str):
+        return raw
+    return scaled(raw, _sf_of(point, raws))
+
+
 # ---------------------------------------------------------------------------------------------
 # one model: decode and encode
 
@@ -288,17 +295,14 @@ def decode_model(model: ModelDef, block: Sequence[int]) -> dict[str, Any]:
     for p in model.points:
         end = p.offset + p.size
         raws[p.name] = raw_value(p.type, block[p.offset:end]) if end <= len(block) else None
-    out = {p.name: raws[p.name] if (p.sf is None or p.type == "sunssf")
-           else scaled(raws[p.name], _sf_of(p, raws)) for p in model.points}
+    out = {p.name: _point_value(p, raws[p.name], raws) for p in model.points}
     if model.repeat and len(block) > model.fixed_length:
         n = model.repeats_in(len(block) - 2)
         for i in range(n):
             base = model.fixed_length + i * model.repeat.length
             for p in model.repeat.points:
                 regs = block[base + p.offset: base + p.offset + p.size]
-                raw = raw_value(p.type, regs)
-                out[f"{model.repeat.name}[{i}].{p.name}"] = (
-                    raw if p.sf is None or p.type == "sunssf" else scaled(raw, _sf_of(p, raws)))
+                out[f"{model.repeat.name}[{i}].{p.name}"] = _point_value(p, raw_value(p.type, regs), raws)
     return out
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 import pandas as pd
 import requests
@@ -28,6 +28,10 @@ from microgrid.readings import Reading
 from telemetry.historian.base import Historian, HistorianAuthError, HistorianUnavailable, QuerySpec, WriteRejected
 from telemetry.historian.influxql import build_influxql, frame_from_result, ident
 from telemetry.historian.lineprotocol import LineEncoder, LineProtocolError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from influxdb_client import InfluxDBClient
+    from influxdb_client.client.write_api import WriteApi
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +61,7 @@ class InfluxQLReader(Historian):
     query_rp: str | None
     timeout_s: float
     _session: requests.Session
+    _encoder: LineEncoder
 
     def probe(self) -> None:
         """One ``SHOW MEASUREMENTS LIMIT 1`` (see :meth:`Historian.probe`)."""
@@ -220,8 +225,8 @@ class InfluxV2Historian(InfluxQLReader):
         self._encoder = LineEncoder()
         self._session = requests.Session()
         self._session.headers["Authorization"] = f"Token {token}"
-        self._client = None
-        self._write_api = None
+        self._client: InfluxDBClient | None = None
+        self._write_api: WriteApi | None = None
 
     def __repr__(self) -> str:  # never show the token
         return f"InfluxV2Historian(url={self.url!r}, org={self.org!r}, bucket={self.bucket!r})"
@@ -232,13 +237,13 @@ class InfluxV2Historian(InfluxQLReader):
         return {"bucket": self.bucket, "org": self.org, "record": payload,
                 "write_precision": WritePrecision.NS}
 
-    def _api(self):
+    def _api(self) -> WriteApi:
         if self._write_api is None:
             from influxdb_client import InfluxDBClient
             from influxdb_client.client.write_api import SYNCHRONOUS
-            self._client = InfluxDBClient(url=self.url, token=self._token, org=self.org,
-                                          timeout=int(self.timeout_s * 1000))
-            self._write_api = self._client.write_api(write_options=SYNCHRONOUS)
+            client = InfluxDBClient(url=self.url, token=self._token, org=self.org,
+                                    timeout=int(self.timeout_s * 1000))
+            self._client, self._write_api = client, client.write_api(write_options=SYNCHRONOUS)
         return self._write_api
 
     def write_lines(self, payload: bytes) -> None:
