@@ -6,6 +6,8 @@ never used by the service itself (docs/architecture.md §1).
   loopback port with a temporary data directory and stopped by its PID;
 - :mod:`telemetry.testing.victoriametrics`: a real ``victoria-metrics`` (Debian's package; it
   implements InfluxDB 2.x's ``/api/v2/write``), managed the same way;
+- :mod:`telemetry.testing.process`: start a server, wait until it answers, stop it by its PID
+  (what the managers above share);
 - :mod:`telemetry.testing.serial_link`: a virtual serial cable (two joined pseudo-terminals) for
   Modbus RTU with no hardware (also behind ``microgrid simulate-camp --virtual-serial``).
 """

@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
-import time
 from pathlib import Path
 
 import requests
 
 from microgrid.errors import HistorianError
 from telemetry.testing import free_ports
+from telemetry.testing.process import spawn, stop_by_pid, wait_answering
 
 INSTALL_HINT = ("influxd (Debian's influxdb 1.x) is not installed; `bash scripts/test.sh` installs "
                 "it (apt-get install influxdb) before running the tests")
@@ -94,7 +93,7 @@ class InfluxdProcess:
         self.config_path = self.workdir / "influxdb.conf"
         self.config_path.write_text(_config(self.workdir, self.http_port, self.rpc_port,
                                                     auth_enabled))
-        self.proc: subprocess.Popen | None = None
+        self.proc: subprocess.Popen[bytes] | None = None
 
     @property
     def pid(self) -> int | None:
@@ -108,39 +107,18 @@ class InfluxdProcess:
         """Start the server and wait until ``/ping`` answers 204."""
         if self.running:
             return self
-        log = open(self.workdir / "influxd.log", "ab")
-        try:
-            self.proc = subprocess.Popen([self.exe, "-config", str(self.config_path)],
-                                         stdout=log, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL)
-        finally:
-            log.close()
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise HistorianError(f"influxd exited with {self.proc.returncode} at start; "
-                                     f"see {self.workdir / 'influxd.log'}")
-            try:
-                if requests.get(f"{self.url}/ping", timeout=0.5).status_code == 204:
-                    return self
-            except requests.RequestException:
-                pass
-            time.sleep(0.05)
-        self.stop()
-        raise HistorianError(f"influxd did not answer {self.url}/ping within {timeout_s} s; "
-                             f"see {self.workdir / 'influxd.log'}")
+        log_path = self.workdir / "influxd.log"
+        self.proc = spawn([self.exe, "-config", str(self.config_path)], log_path)
+        why = wait_answering(self.proc, lambda: requests.get(f"{self.url}/ping", timeout=0.5).status_code == 204,
+                             name=f"influxd at {self.url}", log_path=log_path, timeout_s=timeout_s)
+        if why is not None:
+            self.stop()
+            raise HistorianError(why)
+        return self
 
     def stop(self, timeout_s: float = 10.0) -> None:
         """SIGTERM by PID, SIGKILL if still alive after ``timeout_s``."""
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=timeout_s)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=timeout_s)
+        stop_by_pid(self.proc, timeout_s)
         self.proc = None
 
     def create_database(self, name: str) -> None:

@@ -13,15 +13,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
 import requests
 
 from telemetry.testing import free_port
+from telemetry.testing.process import spawn, stop_by_pid, wait_answering
 
 INSTALL_HINT = ("victoria-metrics (Debian's package) is not installed; `bash scripts/test.sh` "
                 "installs it (apt-get install victoria-metrics) before running the tests")
@@ -64,34 +63,18 @@ class VictoriaMetricsProcess:
                 "-loggerLevel=ERROR", "-search.latencyOffset=0s"]
         if self.auth:
             args += [f"-httpAuth.username={self.auth[0]}", f"-httpAuth.password={self.auth[1]}"]
-        with open(self.workdir / "victoria-metrics.log", "ab") as log:
-            self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL)
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"victoria-metrics exited with {self.proc.returncode}; see "
-                                   f"{self.workdir / 'victoria-metrics.log'}")
-            try:
-                if requests.get(f"{self.url}/health", auth=self.auth, timeout=0.5).ok:
-                    return self
-            except requests.RequestException:
-                pass
-            time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"victoria-metrics did not answer {self.url}/health in {timeout_s} s")
+        log_path = self.workdir / "victoria-metrics.log"
+        self.proc = spawn(args, log_path)
+        why = wait_answering(self.proc, lambda: requests.get(f"{self.url}/health", auth=self.auth, timeout=0.5).ok,
+                             name=f"victoria-metrics at {self.url}", log_path=log_path, timeout_s=timeout_s)
+        if why is not None:
+            self.stop()
+            raise RuntimeError(why)
+        return self
 
     def stop(self, timeout_s: float = 10.0) -> None:
         """SIGTERM by PID, SIGKILL if still alive after ``timeout_s``."""
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=timeout_s)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=timeout_s)
+        stop_by_pid(self.proc, timeout_s)
         self.proc = None
 
     def export(self, match: str = '{__name__=~".+"}') -> list[dict[str, Any]]:
