@@ -20,7 +20,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from microgrid.cli.view import announce, open_reader, parse_addr, serve_page
+from microgrid.cli.stores import open_reader
+from microgrid.cli.view import announce, parse_addr, serve_page
 from microgrid.demo import DemoOptions, DemoResult, run_demo
 from microgrid.errors import ConfigError
 from microgrid.simulator.settings import load_camp

@@ -4,11 +4,11 @@ UN budget year, read from the historian."""
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from microgrid.cli.outputs import out_file, writing
+from microgrid.cli.stores import open_reader
 from microgrid.config import load_site
-from microgrid.errors import MicrogridError, ReportError
+from microgrid.errors import ReportError
 from microgrid.reports.export import FORMATS, format_from_path, write_report
 from microgrid.reports.period import PERIOD_HELP, parse_period
 from microgrid.reports.source import read_report_frames
@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     out = out_file(args.out)
     site = load_site(args.site)
     period = parse_period(args.period, site.location.timezone)
-    historian = open_store(args.store)
+    historian = open_reader(args.store)
     try:
         energy, gensets = read_report_frames(historian, site, period)
     finally:
@@ -68,19 +68,3 @@ def run(args: argparse.Namespace) -> int:
           f"({s.fuel_basis}), {display(s.co2_t, 't')} tCO2; data completeness "
           f"{display(s.completeness_pct, '%')} %, {len(s.gaps)} gap(s)")
     return 0
-
-
-def open_store(spec: str):
-    """Open the historian named by ``spec``; a SQLite file must already exist (never create an
-    empty store for a report)."""
-    if spec.startswith("sqlite:"):
-        path = Path(spec.split("?")[0].removeprefix("sqlite:").removeprefix("///"))
-        if not path.is_file():
-            raise ReportError(f"store {spec!r} not found: no file {str(path)!r} (run the demo or "
-                              f"the service first, or give --store)")
-    from telemetry.historian import open_historian
-
-    try:
-        return open_historian(spec)
-    except MicrogridError as exc:
-        raise ReportError(f"cannot open store {spec!r}: {exc}") from exc

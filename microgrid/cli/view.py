@@ -12,15 +12,14 @@ import argparse
 import asyncio
 import ipaddress
 import signal
-from pathlib import Path
 from typing import Callable, Sequence
 
+from microgrid.cli.stores import open_reader
 from microgrid.config import load_site
-from microgrid.errors import ConfigError, MicrogridError
+from microgrid.errors import ConfigError
 from microgrid.service.status import StatusServer
 from microgrid.site import Site
 from microgrid.web import CampPage
-from telemetry.historian.base import Historian
 
 DEFAULT_ADDR = "127.0.0.1:8788"
 
@@ -61,22 +60,6 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return host == "localhost"
-
-
-def open_reader(spec: str) -> Historian:
-    """The store named by ``spec``, opened to read only (a SQLite file must exist; it is never
-    changed). SQLite is read with its roll-ups; InfluxDB with them when the spec says
-    ``raw_days=``/``tiers=``."""
-    from telemetry.historian import open_historian
-    if spec.startswith("sqlite:"):
-        path = Path(spec.split("?")[0].removeprefix("sqlite:").removeprefix("///"))
-        if not path.is_file():
-            raise ConfigError(f"store {spec!r}: no file {str(path)!r} (run the demo or the service "
-                              f"first)")
-    try:
-        return open_historian(spec, tiered=spec.startswith("sqlite:"), readonly=True)
-    except MicrogridError as exc:
-        raise ConfigError(f"cannot open store {spec.split('?')[0]!r}: {exc}") from exc
 
 
 async def serve_page(page: CampPage, host: str, port: int, status: Callable[[], dict],
