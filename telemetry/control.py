@@ -62,11 +62,13 @@ from telemetry.control_policy import (
     Desired,
     decide,
     desired_points,
+    field_code,
     rating_image,
     read_ranges,
     readback_ok,
     writable,
 )
+from telemetry.control_status import PointState, control_status
 from telemetry.registers import Profile, Write, load_profile
 
 __all__ = ["Controller", "DeviceLink", "LinkProvider"]
@@ -87,18 +89,6 @@ class LinkProvider(Protocol):
     """:class:`telemetry.connection.Connections`."""
 
     def for_device(self, device: Any) -> DeviceLink: ...
-
-
-@dataclass
-class _PointState:
-    """What was last written to one device point."""
-
-    value: Any
-    writes: tuple
-    attempted_at: datetime
-    written_at: datetime | None  #: last confirmed write
-    confirmed: bool
-    dry_run: bool = False  #: decided in dry run: would have been written, never was
 
 
 @dataclass
@@ -170,7 +160,7 @@ class Controller:
         given = dict(profiles or {})
         self.profiles: dict[str, Profile] = {
             d.name: given.get(d.name) or load_profile(d.modbus.profile) for d in site.devices}
-        self._state: dict[tuple[str, str], _PointState] = {}
+        self._state: dict[tuple[str, str], PointState] = {}
         self._images: dict[str, dict[int, int]] = {}
         self._faults: dict[str, str] = {}  #: device -> write / read-back / internal fault
         self._point_faults: dict[tuple[str, str], str] = {}  #: (device, point) -> scaling fault
@@ -372,35 +362,18 @@ class Controller:
         d = item.decision.desired
         key = (d.device, d.point)
         old = self._state.get(key)
-        self._state[key] = _PointState(
+        self._state[key] = PointState(
             value=item.decision.value, writes=item.writes, attempted_at=now,
             written_at=now if confirmed else (old.written_at if old else None),
             confirmed=confirmed, dry_run=dry_run)
 
     # -------------------------------------------------------------------------- readings
-    def _code(self, device: str, point: str, value: Any) -> float | None:
-        """A field value for the reading: numbers as floats, named values as profile codes."""
-        if value is None or isinstance(value, bool):
-            return None if value is None else float(value)
-        if isinstance(value, str):
-            profile = self.profiles.get(device)
-            if profile is None:
-                return None
-            try:
-                return float(dict(profile.point(point).enum)[value])
-            except KeyError:
-                return None
-        try:
-            v = float(value)
-        except (TypeError, ValueError):
-            return None
-        return v if math.isfinite(v) else None
-
     def _reading(self, now: datetime, decision: Decision, requested: Any, *, accepted: bool,
                  **extra: float) -> Reading:
         d = decision.desired
-        fields = {"value": self._code(d.device, d.point, decision.value),
-                  "requested": self._code(d.device, d.point, requested),
+        profile = self.profiles.get(d.device)
+        fields = {"value": field_code(profile, d.point, decision.value),
+                  "requested": field_code(profile, d.point, requested),
                   "accepted": float(accepted), "clamped": float(decision.clamped),
                   "dry_run": float(self.dry_run), **{k: float(v) for k, v in extra.items()}}
         return Reading(now, "setpoint", {"site": self.site.name, "device": d.device, "point": d.point},
@@ -416,36 +389,7 @@ class Controller:
 
     # ---------------------------------------------------------------------------- status
     def status(self) -> dict[str, Any]:
-        """For the status endpoint: mode, faults, and the last write of every device point.
-
-        Returns
-        -------
-        dict
-            ``{"mode", "dry_run", "last_apply", "writes", "faults": {device: message},
-            "devices": {device: {"setpoint_fault": bool, "points": {point: {"value", "state",
-            "confirmed", "attempted_at", "written_at"[, "fault"]}}}}}`` (times ISO 8601 UTC).
-            ``state`` is ``"confirmed"``, ``"not confirmed"``, ``"would write"`` (dry run: never
-            written, so never ``confirmed``) or ``"faulty"`` (the device's scaling refused the
-            point; ``fault`` says why, naming device, point and register).
-        """
-        def iso(t: datetime | None) -> str | None:
-            return None if t is None else t.isoformat().replace("+00:00", "Z")
-
-        faults = dict(self._faults)
-        for (name, point), why in self._point_faults.items():
-            faults[name] = "; ".join(m for m in (faults.get(name), f"{point}: {why}") if m)
-        devices: dict[str, Any] = {d.name: {"setpoint_fault": d.name in faults, "points": {}}
-                                   for d in self.site.devices}
-        for (name, point), st in self._state.items():
-            devices.setdefault(name, {"setpoint_fault": name in faults, "points": {}})
-            state = "would write" if st.dry_run else "confirmed" if st.confirmed else "not confirmed"
-            devices[name]["points"][point] = {
-                "value": st.value, "state": state, "confirmed": st.confirmed and not st.dry_run,
-                "attempted_at": iso(st.attempted_at), "written_at": None if st.dry_run else iso(st.written_at)}
-        for (name, point), why in self._point_faults.items():
-            entry = devices.setdefault(name, {"setpoint_fault": True, "points": {}})["points"]
-            entry.setdefault(point, {"value": None, "confirmed": False, "attempted_at": None,
-                                     "written_at": None})
-            entry[point].update(state="faulty", fault=why)
-        return {"mode": self.mode, "dry_run": self.dry_run, "last_apply": iso(self._last_apply),
-                "writes": self.writes, "faults": faults, "devices": devices}
+        """For the status endpoint (:func:`telemetry.control_status.control_status`)."""
+        return control_status(self.site, mode=self.mode, dry_run=self.dry_run, last_apply=self._last_apply,
+                              writes=self.writes, faults=self._faults, point_faults=self._point_faults,
+                              state=self._state)

@@ -42,7 +42,7 @@ from telemetry.registers import (
 )
 from telemetry.scaling import within
 
-__all__ = ["Desired", "Decision", "desired_points", "site_limits", "decide", "read_ranges",
+__all__ = ["Desired", "Decision", "desired_points", "site_limits", "decide", "read_ranges", "field_code",
            "readback_ok", "rating_image", "writable", "point_default"]
 
 
@@ -329,3 +329,22 @@ def rating_image(profile: Profile, device: Device) -> dict[int, int]:
     """A register image carrying the site file's ratings (:func:`microgrid.plant.nameplate.nameplate`),
     for deciding without the device (dry run with the device unreachable, the pure fuzz tests)."""
     return encode(profile, nameplate(device), errors=[])
+
+
+def field_code(profile: Profile | None, point: str, value: Any) -> float | None:
+    """A setpoint's value as a record field: numbers as floats (non-finite: None), named values
+    (a genset's mode) as the profile's code, None when the profile does not name it."""
+    if value is None or isinstance(value, bool):
+        return None if value is None else float(value)
+    if isinstance(value, str):
+        if profile is None:
+            return None
+        try:
+            return float(dict(profile.point(point).enum)[value])
+        except KeyError:
+            return None
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
