@@ -67,6 +67,10 @@ def _mode_check(v: str) -> str | None:
     return None if v in ("dry_run", "enabled") else "must be 'dry_run' or 'enabled'"
 
 
+def _horizon_end_check(v: str) -> str | None:
+    return None if v in ("value", "start_soc") else "must be 'value' or 'start_soc'"
+
+
 _NAME = Key(str, check=_name_check)
 
 SITE = {"name": _NAME, "mission": Key(str, ""), "headcount": Key(int, _REQUIRED, 1, 1_000_000),
@@ -106,7 +110,10 @@ OPTIMIZER = {"horizon_h": _num(1, 24 * 14, 48.0), "step_min": Key(int, 15, 1, 60
              "shed_penalty_l_per_kwh": _num(0, 1e4, 10.0),
              "curtail_penalty_l_per_kwh": _num(0, 10, 0.0001),
              "reserve_shortfall_penalty_l_per_kwh": _num(0, 1e4, 2.0),
-             "hourly_horizon_h": Key((int, float), None, 0, 24 * 14)}
+             "hourly_horizon_h": Key((int, float), None, 0, 24 * 14),
+             "horizon_end": Key(str, "value", check=_horizon_end_check),
+             "stored_energy_value_l_per_kwh": Key((int, float), None, 0, 10),
+             "integer_horizon_h": Key((int, float), None, 0, 24 * 14)}
 TOP = {"site": Key(dict), "reserve": Key(dict, None), "pv": Key(list, ()),
        "battery": Key(list, ()), "genset": Key(list, ()), "load_meter": Key(list, ()),
        "simulator": Key(dict, None), "optimizer": Key(dict, None)}

@@ -56,11 +56,23 @@ def define_battery(m: pyo.ConcreteModel, site: Site, dt_h: np.ndarray, naive: bo
             m.battery_discharge_kw[b, t] <= bats[b].discharge_power_kw * (1 - m.battery_charging[b, t])))
 
 
-def set_battery_state(m: pyo.ConcreteModel, site: Site, state: PlanState, terminal_soc_pct: float | None) -> None:
-    """Update initial stored energy and the terminal target (≥ initial SOC unless configured)."""
+def end_target_kwh(b: Battery, site: Site, e0_kwh: float) -> float:
+    """Least stored energy at the horizon's end: the configured terminal SOC, else the start's
+    (``horizon_end = "start_soc"``), else the SOC minimum (no target: the end is valued). [kWh]"""
+    opt = site.optimizer
+    lo, hi = energy_bounds_kwh(b)
+    if opt.terminal_soc_pct is not None:
+        target = b.capacity_kwh * opt.terminal_soc_pct / 100.0
+    elif opt.horizon_end == "start_soc":
+        target = e0_kwh
+    else:
+        target = lo
+    return min(max(target, lo), hi)
+
+
+def set_battery_state(m: pyo.ConcreteModel, site: Site, state: PlanState) -> None:
+    """Update initial stored energy and the end target (:func:`end_target_kwh`)."""
     for b in site.batteries:
         e0 = b.capacity_kwh * state.soc_pct[b.name] / 100.0
-        lo, hi = energy_bounds_kwh(b)
-        target = e0 if terminal_soc_pct is None else b.capacity_kwh * terminal_soc_pct / 100.0
         m.battery_kwh0[b.name] = e0
-        m.battery_terminal_kwh[b.name] = min(max(target, lo), hi)
+        m.battery_terminal_kwh[b.name] = end_target_kwh(b, site, e0)

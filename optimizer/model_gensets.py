@@ -70,9 +70,27 @@ def symmetry_relax(site: Site, state: PlanState, start_h: np.ndarray) -> dict[tu
     return relax
 
 
-def window(start_h: np.ndarray, t: int, length_h: float) -> list[int]:
-    """Steps τ ≤ t that started less than ``length_h`` before step t starts (t included)."""
-    return [k for k in range(t + 1) if start_h[t] - start_h[k] < length_h - _EPS]
+def window_starts(start_h: np.ndarray, length_h: float) -> np.ndarray:
+    """Per step t, the first step k of its look-back window: steps k..t started less than
+    ``length_h`` before step t starts (t included; none when ``length_h`` is 0). One binary
+    search per step, so a model's construction grows linearly with its steps. [index]"""
+    start_h = np.asarray(start_h, dtype=float)
+    return np.searchsorted(start_h, start_h - length_h + _EPS, side="right")
+
+
+def window_ends(start_h: np.ndarray, length_h: float) -> np.ndarray:
+    """Per step t, one past the last step k > t that starts less than ``length_h`` after step t. [index]"""
+    start_h = np.asarray(start_h, dtype=float)
+    return np.maximum(np.searchsorted(start_h, start_h + length_h - _EPS, side="left"),
+                      np.arange(len(start_h)) + 1)
+
+
+def relaxed_steps(site: Site, start_h: np.ndarray, naive: bool = False) -> np.ndarray:
+    """Steps whose commitment is relaxed: those starting at or after ``integer_horizon_h``."""
+    lp_from_h = site.optimizer.integer_horizon_h
+    if lp_from_h is None or naive:
+        return np.zeros(len(start_h), dtype=bool)
+    return np.asarray(start_h) >= lp_from_h - _EPS
 
 
 def define_gensets(m: pyo.ConcreteModel, site: Site, start_h: np.ndarray, naive: bool) -> None:
@@ -83,6 +101,10 @@ def define_gensets(m: pyo.ConcreteModel, site: Site, start_h: np.ndarray, naive:
     m.genset_must_on_p = pyo.Param(m.G, m.T, mutable=True, initialize=0.0, within=pyo.Reals)
     m.genset_must_off_p = pyo.Param(m.G, m.T, mutable=True, initialize=0.0, within=pyo.Reals)
     m.genset_on = pyo.Var(m.G, m.T, domain=pyo.Binary)
+    m.genset_relaxed = relaxed_steps(site, start_h, naive)
+    for t in np.flatnonzero(m.genset_relaxed):  # the far horizon as a relaxation
+        for g in m.G:
+            m.genset_on[g, int(t)].domain = pyo.UnitInterval
     m.genset_kw = pyo.Var(m.G, m.T, domain=pyo.NonNegativeReals, bounds=lambda _, g, t: (0, gens[g].rated_kw))
     dom = pyo.Binary if naive else pyo.UnitInterval
     m.genset_start = pyo.Var(m.G, m.T, domain=dom)
@@ -106,10 +128,12 @@ def define_gensets(m: pyo.ConcreteModel, site: Site, start_h: np.ndarray, naive:
     if naive:
         _define_pairwise_min_updown(m, gens, start_h)
     else:
-        m.genset_min_up = pyo.Constraint(m.G, m.T, rule=lambda m, g, t: sum(
-            m.genset_start[g, k] for k in window(start_h, t, gens[g].min_up_min / 60)) <= m.genset_on[g, t])
-        m.genset_min_down = pyo.Constraint(m.G, m.T, rule=lambda m, g, t: sum(
-            m.genset_stop[g, k] for k in window(start_h, t, gens[g].min_down_min / 60)) <= 1 - m.genset_on[g, t])
+        up = {g: window_starts(start_h, gens[g].min_up_min / 60) for g in gens}
+        down = {g: window_starts(start_h, gens[g].min_down_min / 60) for g in gens}
+        m.genset_min_up = pyo.Constraint(m.G, m.T, rule=lambda m, g, t: pyo.quicksum(
+            m.genset_start[g, k] for k in range(up[g][t], t + 1)) <= m.genset_on[g, t])
+        m.genset_min_down = pyo.Constraint(m.G, m.T, rule=lambda m, g, t: pyo.quicksum(
+            m.genset_stop[g, k] for k in range(down[g][t], t + 1)) <= 1 - m.genset_on[g, t])
         pairs = symmetry_pairs(site)
         m.genset_pairs = pyo.Set(initialize=pairs, dimen=2)
         m.genset_symmetry_relax = pyo.Param(m.genset_pairs, mutable=True, initialize=1.0, within=pyo.Reals)
@@ -120,12 +144,10 @@ def define_gensets(m: pyo.ConcreteModel, site: Site, start_h: np.ndarray, naive:
 def _define_pairwise_min_updown(m: pyo.ConcreteModel, gens: dict[str, Genset], start_h: np.ndarray) -> None:
     """Textbook (weak) min up/down: a start at t forces on in every step of its min-up window."""
     T = list(m.T)
-
-    def later(t, length_h):
-        return [k for k in T if k > t and start_h[k] - start_h[t] < length_h - _EPS]
-
-    up = [(g, t, k) for g in gens for t in T for k in later(t, gens[g].min_up_min / 60)]
-    down = [(g, t, k) for g in gens for t in T for k in later(t, gens[g].min_down_min / 60)]
+    up_end = {g: window_ends(start_h, gens[g].min_up_min / 60) for g in gens}
+    down_end = {g: window_ends(start_h, gens[g].min_down_min / 60) for g in gens}
+    up = [(g, t, k) for g in gens for t in T for k in range(t + 1, up_end[g][t])]
+    down = [(g, t, k) for g in gens for t in T for k in range(t + 1, down_end[g][t])]
     m.genset_min_up = pyo.ConstraintList()
     m.genset_min_down = pyo.ConstraintList()
     for g, t, k in up:

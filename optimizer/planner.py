@@ -22,6 +22,7 @@ import pyomo.environ as pyo
 from microgrid.errors import PlanError
 from microgrid.site import Site
 from optimizer.baselines import RuleOptions, rule_plan
+from optimizer.completion import complete_plan
 from optimizer.extract import extract_plan
 from optimizer.fallback import fallback_plan
 from optimizer.grid import planning_grid
@@ -97,6 +98,7 @@ class MilpPlanner:
                 self._warm_start(model, grid, seed)
             result = solve(model, self._solver, warm_start=warm)
             plan = extract_plan(model, self.site, grid, state, result, strategy=self.name)
+            plan = complete_plan(self.site, plan, state, model.genset_relaxed)
             self._last = plan
             return plan
         except Exception as exc:  # never no plan: any failure → rule-based plan, flagged
@@ -153,8 +155,8 @@ class MilpPlanner:
                 m.genset_kw[g.name, t].set_value(float(last.genset_kw[g.name][k]) if on else 0.0)
             for b in self.site.batteries:
                 p = float(last.battery_kw[b.name][k])
-                m.battery_discharge_kw[b.name, t].set_value(max(p, 0.0))
-                m.battery_charge_kw[b.name, t].set_value(max(-p, 0.0))
+                m.battery_discharge_kw[b.name, t].set_value(min(max(p, 0.0), b.discharge_power_kw))
+                m.battery_charge_kw[b.name, t].set_value(min(max(-p, 0.0), b.charge_power_kw))
             m.pv_used_kw[t].set_value(min(float(last.pv_used_kw[k]), float(grid.pv_available_kw[t])))
 
 
