@@ -12,9 +12,10 @@ The loop is the live service's plan and control loops without Modbus or clocks (
    physics' :class:`CampState`. One planner object serves the whole run, so the MILP re-solves
    its model in place.
 3. Every physics step until the next re-plan: ``setpoints_for_step(site, plan, index)`` (the
-   mapping the live control loop writes), then the control loop's two guards on the last
-   measured load, PV and SOC (:func:`~optimizer.setpoints.guard_empty_battery`,
-   :func:`~optimizer.setpoints.guard_reserve`), and ``dispatch_step`` with the *actual* load
+   mapping the live control loop writes), then the control loop's guards on the last
+   measured load, PV and SOC (:func:`~optimizer.setpoints.guard_full_battery`,
+   :func:`~optimizer.setpoints.guard_empty_battery`, :func:`~optimizer.setpoints.guard_reserve`),
+   and ``dispatch_step`` with the *actual* load
    and PV.
 
 Rule-based strategies (load following, cycle charging) are HOMER's rules: they decide each step
@@ -56,7 +57,13 @@ from optimizer.backtest_report import BacktestResult
 from optimizer.model import MilpOptions
 from optimizer.plan import Plan, PlanInputs, PlanState
 from optimizer.planner import STRATEGIES, make_planner
-from optimizer.setpoints import guard_empty_battery, guard_reserve, setpoints_for_step, step_at
+from optimizer.setpoints import (
+    guard_empty_battery,
+    guard_full_battery,
+    guard_reserve,
+    setpoints_for_step,
+    step_at,
+)
 
 __all__ = ["FORECASTS", "WARMUP_DAYS", "backtest", "reserve_shortfall_kw", "soc_change_l"]
 
@@ -151,8 +158,9 @@ def backtest(site: Site, *, start: datetime, days: float, strategy: str = "milp"
         index = step_at(plan, when)
         if index is None:  # cannot happen: every plan covers the interval until the next one
             raise InputError(f"plan issued {plan.time[0].isoformat()} does not cover {when.isoformat()}")
-        setpoints = guard_empty_battery(site, setpoints_for_step(site, plan, index), camp.soc_pct,
-                                        load_kw - pv_kw, look_ahead_h=grid.dt_h)
+        setpoints = guard_empty_battery(site, guard_full_battery(site, setpoints_for_step(site, plan, index),
+                                                                 camp.soc_pct),
+                                        camp.soc_pct, load_kw - pv_kw, look_ahead_h=grid.dt_h)
         setpoints = guard_reserve(site, setpoints, camp.soc_pct, load_kw, pv_kw, look_ahead_h=grid.dt_h)
         soc_before = dict(camp.soc_pct)
         camp, res = dispatch_step(site, camp, truth.load_kw[k], truth.pv_kw(k), setpoints, grid.dt_h)

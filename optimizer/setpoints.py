@@ -51,7 +51,7 @@ from microgrid.site import Site
 from optimizer.plan import Plan
 
 __all__ = ["CURTAIL_TOL_KW", "HOLD_TOL_KW", "PV_MARGIN_PCT", "SOC_FULL_TOL_PCT", "guard_empty_battery",
-           "guard_reserve", "setpoints_for_step", "step_at"]
+           "guard_full_battery", "guard_reserve", "setpoints_for_step", "step_at"]
 
 #: Planned curtailment below this is rounding, not a curtailment. [kW]
 CURTAIL_TOL_KW = 0.5
@@ -202,6 +202,27 @@ def guard_empty_battery(site: Site, setpoints: Setpoints, soc_pct: dict[str, flo
         return setpoints
     out = setpoints.with_(genset_kw={g.name: None for g in running})  # share, up to rating
     return _start_unit(site, out, running, net_load_kw - sum(g.rated_kw for g in running))
+
+
+def guard_full_battery(site: Site, setpoints: Setpoints, soc_pct: dict[str, float]) -> Setpoints:
+    """Running gensets follow the net load instead of their base loads while a battery is full.
+
+    A base load is the plan's intent for a forecast; when the PV runs above it the grid-forming
+    battery stores the difference, and once a battery is full (within :data:`SOC_FULL_TOL_PCT`
+    of its SOC maximum) a genset held at its base load pushes PV off instead: the physics, like a
+    real inverter, curtails PV before it lowers a genset. So every running genset drops its base
+    load and shares the net load (down to its minimum load); the plan's commitment stands. Pure;
+    the control loop and the backtest apply it after :func:`setpoints_for_step`.
+
+    Parameters
+    ----------
+    soc_pct : dict
+        Measured SOC per battery. [%]
+    """
+    full = any(soc_pct.get(b.name, -math.inf) >= b.soc_max_pct - SOC_FULL_TOL_PCT for b in site.batteries)
+    held = {g.name: None for g in site.gensets
+            if setpoints.mode(g.name) == "run" and setpoints.genset_kw.get(g.name) is not None}
+    return setpoints.with_(genset_kw=held) if full and held else setpoints
 
 
 def guard_reserve(site: Site, setpoints: Setpoints, soc_pct: dict[str, float], load_kw: float,

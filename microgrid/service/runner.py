@@ -27,7 +27,7 @@ from microgrid.service.forecasting import History, forecast_inputs, forecast_rea
 from microgrid.service.plan_readings import plan_readings
 from microgrid.site import Site
 from optimizer.plan import Plan, PlanState
-from optimizer.setpoints import guard_empty_battery, guard_reserve, setpoints_for_step
+from optimizer.setpoints import guard_empty_battery, guard_full_battery, guard_reserve, setpoints_for_step
 
 log = logging.getLogger(__name__)
 
@@ -193,9 +193,10 @@ class Service:
             await self._wait(self.options.control_every_s)
 
     def _setpoints(self, plan: Plan, index: int):
-        """The plan step's setpoints, with a genset started if the measured battery cannot carry
-        the measured net load until the next plan (the forecast was too low), or if the camp
-        would hold less operating reserve than the site's rule."""
+        """The plan step's setpoints, with base loads released while a battery is full, and a
+        genset started if the measured battery cannot carry the measured net load until the next
+        plan (the forecast was too low), or if the camp would hold less operating reserve than
+        the site's rule."""
         setpoints = setpoints_for_step(self.site, plan, index)
         camp = self._latest_camp()
         if "load_kw" not in camp or "pv_kw" not in camp:
@@ -206,8 +207,8 @@ class Service:
         if len(soc) < len(self.site.batteries):
             return setpoints  # no measured SOC: nothing to judge by
         ahead_h = self.options.plan_every_s / 3600.0
-        setpoints = guard_empty_battery(self.site, setpoints, soc, camp["load_kw"] - camp["pv_kw"],
-                                        look_ahead_h=ahead_h)
+        setpoints = guard_empty_battery(self.site, guard_full_battery(self.site, setpoints, soc), soc,
+                                        camp["load_kw"] - camp["pv_kw"], look_ahead_h=ahead_h)
         return guard_reserve(self.site, setpoints, soc, camp["load_kw"], camp["pv_kw"], look_ahead_h=ahead_h)
 
     async def _drain_loop(self) -> None:

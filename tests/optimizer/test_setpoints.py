@@ -195,3 +195,18 @@ def test_reserve_guard_starts_a_unit_only_when_the_rule_is_not_held():
     assert guard_reserve(site, capped, {"bess-1": 60.0}, 300.0, 0.0) != capped
     # nothing measured: nothing to judge by
     assert guard_reserve(site, sp, {"bess-1": 15.0}, math.nan, 0.0) == sp
+
+
+def test_full_battery_guard_releases_base_loads_only_while_a_battery_is_full():
+    from optimizer.setpoints import guard_full_battery
+    site = load_site(EXAMPLE_SITE)
+    sp = _all_stopped(site).with_(genset_mode={"dg-1": "run", "dg-3": "run"},
+                                  genset_kw={"dg-1": 300.0, "dg-3": None})
+    # SOC max 95 %: at 94.5 % (within SOC_FULL_TOL_PCT) the battery is full; dg-1 drops its
+    # 300 kW base load and shares the net load, dg-3 already shares, the stopped units stay stopped
+    out = guard_full_battery(site, sp, {"bess-1": 95.0 - SOC_FULL_TOL_PCT})
+    assert out.genset_kw == {"dg-1": None, "dg-2": None, "dg-3": None}
+    assert out.genset_mode == sp.genset_mode
+    # below it, or with no measured SOC, the plan's base loads stand
+    assert guard_full_battery(site, sp, {"bess-1": 94.0}) == sp
+    assert guard_full_battery(site, sp, {}) == sp
