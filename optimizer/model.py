@@ -86,8 +86,7 @@ def _build(site: Site, inputs: PlanInputs, state: PlanState, options: MilpOption
     define_reserve(m, site)
     define_objective(m, site)
     if options.force_infeasible:
-        m.force_infeasible = pyo.Constraint(expr=sum(m.unserved_kw[t] for t in m.T)
-                                            >= sum(m.load_kw[t] for t in m.T) + 1.0)
+        m.force_infeasible = pyo.Constraint(expr=pyo.quicksum(m.unserved_kw[t] for t in m.T) <= -1.0)
     set_inputs(m, inputs)
     set_state(m, site, state)
     return m

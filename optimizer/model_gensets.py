@@ -4,8 +4,10 @@ Variables: ``genset_on[g,t]`` (binary), ``genset_kw[g,t]``, ``genset_below_min_k
 slack), ``genset_start[g,t]`` and
 ``genset_stop[g,t]`` (continuous in [0, 1]; binary in the naive formulation).
 Constraints: ``genset_min_kw``, ``genset_max_kw``, ``genset_transition``, ``genset_min_up``,
-``genset_min_down`` (turn-on / turn-off inequalities: the starts in the last min-up time ≤ on),
-``genset_must_on`` / ``genset_must_off`` (obligations carried in from the initial state),
+``genset_min_down`` (turn-on / turn-off inequalities: the starts in the last min-up time ≤ on;
+only where that window holds more than the step itself),
+``genset_must_on`` / ``genset_must_off`` (obligations carried in from the initial state, over the
+steps within the min up / min down time from the start),
 ``genset_symmetry`` (identical units with the same history: on[a] ≥ on[b]).
 """
 
@@ -98,8 +100,13 @@ def define_gensets(m: pyo.ConcreteModel, site: Site, start_h: np.ndarray, naive:
     gens = {g.name: g for g in site.gensets}
     T = list(m.T)
     m.genset_on0 = pyo.Param(m.G, mutable=True, initialize=0.0, within=pyo.Reals)
-    m.genset_must_on_p = pyo.Param(m.G, m.T, mutable=True, initialize=0.0, within=pyo.Reals)
-    m.genset_must_off_p = pyo.Param(m.G, m.T, mutable=True, initialize=0.0, within=pyo.Reals)
+    # an obligation carried in from the initial state lasts at most the min up (down) time
+    m.genset_may_run = pyo.Set(dimen=2, initialize=[(g.name, t) for g in site.gensets for t in T
+                                                    if start_h[t] < g.min_up_min / 60 - _EPS])
+    m.genset_may_stop = pyo.Set(dimen=2, initialize=[(g.name, t) for g in site.gensets for t in T
+                                                     if start_h[t] < g.min_down_min / 60 - _EPS])
+    m.genset_must_on_p = pyo.Param(m.genset_may_run, mutable=True, initialize=0.0, within=pyo.Reals)
+    m.genset_must_off_p = pyo.Param(m.genset_may_stop, mutable=True, initialize=0.0, within=pyo.Reals)
     m.genset_on = pyo.Var(m.G, m.T, domain=pyo.Binary)
     m.genset_relaxed = relaxed_steps(site, start_h, naive)
     for t in np.flatnonzero(m.genset_relaxed):  # the far horizon as a relaxation
@@ -122,18 +129,23 @@ def define_gensets(m: pyo.ConcreteModel, site: Site, start_h: np.ndarray, naive:
         prev = m.genset_on0[g] if t == T[0] else m.genset_on[g, t - 1]
         return m.genset_on[g, t] - prev == m.genset_start[g, t] - m.genset_stop[g, t]
     m.genset_transition = pyo.Constraint(m.G, m.T, rule=transition)
-    m.genset_must_on = pyo.Constraint(m.G, m.T, rule=lambda m, g, t: m.genset_on[g, t] >= m.genset_must_on_p[g, t])
-    m.genset_must_off = pyo.Constraint(m.G, m.T, rule=lambda m, g, t: (
+    m.genset_must_on = pyo.Constraint(m.genset_may_run, rule=lambda m, g, t: (
+        m.genset_on[g, t] >= m.genset_must_on_p[g, t]))
+    m.genset_must_off = pyo.Constraint(m.genset_may_stop, rule=lambda m, g, t: (
         m.genset_on[g, t] <= 1 - m.genset_must_off_p[g, t]))
     if naive:
         _define_pairwise_min_updown(m, gens, start_h)
     else:
+        # a window of the step alone says start ≤ on, which the transition and the start cost
+        # already hold: only longer windows are constraints
         up = {g: window_starts(start_h, gens[g].min_up_min / 60) for g in gens}
         down = {g: window_starts(start_h, gens[g].min_down_min / 60) for g in gens}
         m.genset_min_up = pyo.Constraint(m.G, m.T, rule=lambda m, g, t: pyo.quicksum(
-            m.genset_start[g, k] for k in range(up[g][t], t + 1)) <= m.genset_on[g, t])
+            m.genset_start[g, k] for k in range(up[g][t], t + 1)) <= m.genset_on[g, t]
+            if up[g][t] < t else pyo.Constraint.Skip)
         m.genset_min_down = pyo.Constraint(m.G, m.T, rule=lambda m, g, t: pyo.quicksum(
-            m.genset_stop[g, k] for k in range(down[g][t], t + 1)) <= 1 - m.genset_on[g, t])
+            m.genset_stop[g, k] for k in range(down[g][t], t + 1)) <= 1 - m.genset_on[g, t]
+            if down[g][t] < t else pyo.Constraint.Skip)
         pairs = symmetry_pairs(site)
         m.genset_pairs = pyo.Set(initialize=pairs, dimen=2)
         m.genset_symmetry_relax = pyo.Param(m.genset_pairs, mutable=True, initialize=1.0, within=pyo.Reals)
@@ -163,8 +175,10 @@ def set_genset_state(m: pyo.ConcreteModel, site: Site, state: PlanState, start_h
         m.genset_on0[g.name] = 1.0 if on else 0.0
         must_on, must_off = obligations(g, on, state.genset_state_min[g.name], start_h)
         for t in m.T:
-            m.genset_must_on_p[g.name, t] = must_on[t]
-            m.genset_must_off_p[g.name, t] = must_off[t]
+            if (g.name, t) in m.genset_may_run:
+                m.genset_must_on_p[g.name, t] = must_on[t]
+            if (g.name, t) in m.genset_may_stop:
+                m.genset_must_off_p[g.name, t] = must_off[t]
     if hasattr(m, "genset_symmetry_relax"):
         for pair, val in symmetry_relax(site, state, start_h).items():
             m.genset_symmetry_relax[pair] = val

@@ -93,9 +93,8 @@ class MilpPlanner:
             grid = planning_grid(inputs, opt.fine_horizon_h, opt.hourly_horizon_h) if self.options.coarsen else inputs
             model = self._prepare(grid, state)
             warm = self.options.warm_start
-            if warm:  # seed: the previous plan, or for a cold start the load-following rule's plan
-                seed = self._last or rule_plan(self.site, inputs, state, RuleOptions(), strategy="seed")
-                self._warm_start(model, grid, seed)
+            if warm:  # seed: the previous plan, or for a cold start the cheaper rule's plan
+                self._warm_start(model, grid, self._last or self._rule_seed(grid, state))
             result = solve(model, self._solver, warm_start=warm)
             plan = extract_plan(model, self.site, grid, state, result, strategy=self.name)
             plan = complete_plan(self.site, plan, state, model.genset_relaxed)
@@ -129,6 +128,13 @@ class MilpPlanner:
         entry[2] += 1
         self.model, self._solver = model, entry[1]
         return model
+
+    def _rule_seed(self, grid: PlanInputs, state: PlanState) -> Plan:
+        """Load following or cycle charging on the planning grid, whichever costs less by the
+        MILP's objective (a cold start's first incumbent)."""
+        plans = [rule_plan(self.site, grid, state, RuleOptions(cycle_charging=cc), strategy="seed")
+                 for cc in (False, True)]
+        return min(plans, key=lambda p: p.objective_l)
 
     def _new_solver(self):
         opt, o = self.site.optimizer, self.options

@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass
 
 import pyomo.environ as pyo
+from pyomo.common.gc_manager import PauseGC
 from pyomo.contrib.appsi.base import TerminationCondition
 from pyomo.contrib.appsi.solvers import Highs
 
@@ -83,7 +84,8 @@ def solve(model: pyo.ConcreteModel, solver: Highs, warm_start: bool = False) -> 
     """
     solver.config.warmstart = warm_start
     t0 = time.perf_counter()
-    res = solver.solve(model)
+    with PauseGC():  # loading a model walks every constraint: the collector's passes cost more
+        res = solver.solve(model)
     elapsed = time.perf_counter() - t0
     tc = res.termination_condition
     if res.best_feasible_objective is None:
