@@ -113,7 +113,8 @@ OPTIMIZER = {"horizon_h": _num(1, 24 * 14, 48.0), "step_min": Key(int, 15, 1, 60
              "hourly_horizon_h": Key((int, float), None, 0, 24 * 14),
              "horizon_end": Key(str, "value", check=_horizon_end_check),
              "stored_energy_value_l_per_kwh": Key((int, float), None, 0, 10),
-             "integer_horizon_h": Key((int, float), None, 0, 24 * 14)}
+             "integer_horizon_h": Key((int, float), None, 0, 24 * 14),
+             "pv_forecast_pct": _num(10, 90, 50.0)}
 TOP = {"site": Key(dict), "reserve": Key(dict, None), "pv": Key(list, ()),
        "battery": Key(list, ()), "genset": Key(list, ()), "load_meter": Key(list, ()),
        "simulator": Key(dict, None), "optimizer": Key(dict, None)}

@@ -173,6 +173,10 @@ class OptimizerSettings:
     #: (an LP relaxation: the far horizon prices stored energy without slowing the solve, and the
     #: plan's tail is completed afterwards with whole units). None = the whole horizon. [h]
     integer_horizon_h: float | None = None
+    #: the PV forecast quantile the plan trusts: 50 = the median forecast; above 50 the plan
+    #: expects a sunnier sky, interpolated between the forecast's p50 and p90 (below 50, between
+    #: its p10 and p50). [%]
+    pv_forecast_pct: float = 50.0
 
 
 @dataclass(frozen=True)

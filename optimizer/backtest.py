@@ -7,8 +7,9 @@ The loop is the live service's plan and control loops without Modbus or clocks (
    learn from (not simulated, not counted) and one horizon after the end (perfect forecasts).
 2. At every re-plan time (``replan_every_min``) the planner gets :class:`PlanInputs` for
    ``site.optimizer.horizon_h`` from the forecast — ``"perfect"``: the truth;
-   ``"realistic"``: the p50 of :class:`~forecasts.rolling.RollingForecaster` (the real PV and load
-   forecasters on the simulated history, past values only) — and the :class:`PlanState` of the
+   ``"realistic"``: the load p50 and the PV quantile the site trusts (:mod:`optimizer.trusted_pv`)
+   of :class:`~forecasts.rolling.RollingForecaster` (the real PV and load forecasters on the
+   simulated history, past values only) — and the :class:`PlanState` of the
    physics' :class:`CampState`. One planner object serves the whole run, so the MILP re-solves
    its model in place.
 3. Every physics step until the next re-plan: ``setpoints_for_step(site, plan, index)`` (the
@@ -64,6 +65,7 @@ from optimizer.setpoints import (
     setpoints_for_step,
     step_at,
 )
+from optimizer.trusted_pv import trusted_pv_kw
 
 __all__ = ["FORECASTS", "WARMUP_DAYS", "backtest", "reserve_shortfall_kw", "soc_change_l"]
 
@@ -274,7 +276,8 @@ class _ForecastSource:
         else:
             f = self.roller.forecast(row, n)
             load = np.clip(np.nan_to_num(f.load_p50_kw, nan=self.load_kw[max(row - 1, 0)]), 0.0, None)
-            pv = np.clip(np.nan_to_num(f.pv_total_p50_kw, nan=0.0), 0.0, None)
+            pv = np.nan_to_num(trusted_pv_kw(self.site, f.pv_p10_kw.sum(axis=1), f.pv_total_p50_kw,
+                                             f.pv_p90_kw.sum(axis=1)), nan=0.0)
         return PlanInputs.regular(when, self.grid.plan_min, load, pv)
 
 
