@@ -3,7 +3,7 @@
 Variables: ``battery_charge_kw[b,t]``, ``battery_discharge_kw[b,t]`` (separate, continuous, no
 binary: the wear cost makes simultaneous charge and discharge non-optimal, checked after the
 solve), ``battery_kwh[b,t]`` (stored energy at the end of step t, bounded by the SOC window),
-``battery_reserve_kw[b,t]`` (discharge the battery could add at short notice, for one fine step).
+``battery_reserve_kw[b,t]`` (discharge the battery could add at short notice).
 Constraints: ``battery_energy``, ``battery_terminal``, ``battery_reserve_power``,
 ``battery_reserve_energy``; naive formulation only: ``battery_mode_charge`` / ``battery_mode_discharge``
 with a binary ``battery_charging[b,t]``.
@@ -45,11 +45,8 @@ def define_battery(m: pyo.ConcreteModel, site: Site, dt_h: np.ndarray, naive: bo
     m.battery_terminal = pyo.Constraint(m.B, rule=lambda m, b: m.battery_kwh[b, Tn] >= m.battery_terminal_kwh[b])
     m.battery_reserve_power = pyo.Constraint(m.B, m.T, rule=lambda m, b, t: m.battery_reserve_kw[b, t] <= (
         bats[b].discharge_power_kw - m.battery_discharge_kw[b, t] + m.battery_charge_kw[b, t]))
-    # reserve is power the battery can give until a genset takes over: held for one fine step
-    # (the control loop's look-ahead and the backtest's measure), not for a whole coarse block
-    hold_h = {t: min(float(dt_h[t]), site.optimizer.step_min / 60.0) for t in m.T}
     m.battery_reserve_energy = pyo.Constraint(m.B, m.T, rule=lambda m, b, t: (
-        m.battery_reserve_kw[b, t] * hold_h[t]
+        m.battery_reserve_kw[b, t] * dt_h[t]
         <= (m.battery_kwh[b, t] - energy_bounds_kwh(bats[b])[0]) * bats[b].discharge_efficiency))
     if naive:
         m.battery_charging = pyo.Var(m.B, m.T, domain=pyo.Binary)

@@ -142,28 +142,23 @@ class MilpPlanner:
                            opt.time_limit_s if o.time_limit_s is None else o.time_limit_s, threads=o.threads)
 
     def _warm_start(self, m: pyo.ConcreteModel, grid: PlanInputs, last: Plan) -> None:
-        """Seed the variables with a plan (the previous one), shifted: each new step takes the
-        values of the plan's step containing its start; a genset runs if it ran in any plan step
-        overlapping the new step (past the plan's horizon: in its last hour)."""
+        """Seed the whole-unit commitment with a plan (the previous one), shifted: a genset runs
+        in a new step if it ran in any plan step overlapping it (past the plan's horizon: in its
+        last hour), so the seed rarely lacks capacity. HiGHS completes the seed by solving the
+        linear program with these values fixed, so the continuous variables need no seed."""
         starts = np.array([t.timestamp() for t in last.time])
         ends = starts + last.dt_h * 3600
         tail_from = int(np.searchsorted(ends, ends[-1] - 3600, side="right"))
+        relaxed = m.genset_relaxed
         for t, when in enumerate(grid.time):
+            if relaxed[t]:
+                continue
             s = when.timestamp()
             k = min(int(np.searchsorted(ends, s, side="right")), len(last.time) - 1)
-            # a genset runs in the new step if it ran in any old step overlapping it (past the old
-            # horizon: in its last hour), so the seed rarely lacks capacity
             lo, hi = (k, int(np.searchsorted(starts, s + grid.dt_h[t] * 3600, side="left"))) \
                 if s < ends[-1] else (tail_from, len(last.time))
             for g in self.site.gensets:
-                on = float(np.max(last.genset_on[g.name][lo:max(hi, lo + 1)]))
-                m.genset_on[g.name, t].set_value(on)
-                m.genset_kw[g.name, t].set_value(float(last.genset_kw[g.name][k]) if on else 0.0)
-            for b in self.site.batteries:
-                p = float(last.battery_kw[b.name][k])
-                m.battery_discharge_kw[b.name, t].set_value(min(max(p, 0.0), b.discharge_power_kw))
-                m.battery_charge_kw[b.name, t].set_value(min(max(-p, 0.0), b.charge_power_kw))
-            m.pv_used_kw[t].set_value(min(float(last.pv_used_kw[k]), float(grid.pv_available_kw[t])))
+                m.genset_on[g.name, t].set_value(float(np.max(last.genset_on[g.name][lo:max(hi, lo + 1)])))
 
 
 def make_planner(site: Site, strategy: str = "milp", *, milp_options: MilpOptions | None = None,
