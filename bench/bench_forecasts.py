@@ -21,9 +21,10 @@ from forecasts.evaluate import simulated_truth
 from forecasts.load import load_forecast
 from forecasts.pv import pv_forecast
 from forecasts.rolling import PV_PREFIX, RollingForecaster
-from microgrid.config import load_site
+from microgrid.simulator.conditions import SyntheticConditions
+from microgrid.simulator.settings import load_camp
 
-SITE = load_site(Path(__file__).resolve().parents[1] / "sites" / "example-camp.toml")
+SITE, SIM = load_camp(Path(__file__).resolve().parents[1] / "sites" / "example-camp.toml")
 YEAR_15MIN = 35_040
 HORIZON = 192  # 48 h at 15 min
 SAMPLE = 40
@@ -32,7 +33,7 @@ SAMPLE = 40
 def main() -> None:
     warnings.simplefilter("ignore")
     t = time.perf_counter()
-    truth = simulated_truth(SITE, 366 + 2)
+    truth = simulated_truth(SyntheticConditions(SITE, SIM), 366 + 2)
     t_truth = time.perf_counter() - t
     pv_total = truth.filter(like=PV_PREFIX).sum(axis=1)
     step = pd.Timedelta("15min")

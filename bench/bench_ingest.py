@@ -33,8 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from microgrid.readings import Reading  # noqa: E402
 from telemetry.historian import InfluxV1Historian, Spool, SpooledHistorian  # noqa: E402
-from telemetry.historian.influxd_process import InfluxdProcess  # noqa: E402
 from telemetry.historian.lineprotocol import LineEncoder  # noqa: E402
+from telemetry.testing.influxd import InfluxdProcess  # noqa: E402
 
 DEVICES = [("pv_inverter", f"pv-{i}", ("ac_power_kw", "energy_total_kwh", "power_limit_pct",
                                        "status")) for i in (1, 2, 3)] + \

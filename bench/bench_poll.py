@@ -34,9 +34,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pymodbus.client import AsyncModbusTcpClient  # noqa: E402
 
-from bench.sites import bench_site, free_ports  # noqa: E402
+from bench.sites import EXAMPLE, bench_site  # noqa: E402
 from microgrid.clock import RealClock, SimClock  # noqa: E402
 from telemetry.poller import Poller  # noqa: E402
+from telemetry.testing import free_ports  # noqa: E402
 
 T0 = datetime(2026, 3, 1, 10, 0, tzinfo=timezone.utc)
 
@@ -47,8 +48,9 @@ def serve(ports: list[int], ready, stop) -> None:
     logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
     from microgrid.simulator.camp import VirtualCamp
     from microgrid.simulator.server import serve_camp
+    from microgrid.simulator.settings import load_simulator_settings
     site = bench_site(ports)
-    camp = VirtualCamp(site, SimClock(T0, speed=1.0))
+    camp = VirtualCamp(site, load_simulator_settings(EXAMPLE), SimClock(T0, speed=1.0))
 
     async def main():
         servers = await serve_camp(site, camp)

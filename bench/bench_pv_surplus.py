@@ -32,8 +32,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import optimizer.setpoints as setpoints  # noqa: E402
 from microgrid.accounting import renewable_fraction_soc_adjusted_pct  # noqa: E402
-from microgrid.config import load_site  # noqa: E402
 from microgrid.demo import default_start  # noqa: E402
+from microgrid.simulator.conditions import SyntheticConditions  # noqa: E402
+from microgrid.simulator.settings import load_camp  # noqa: E402
 from optimizer.backtest import backtest  # noqa: E402
 from optimizer.backtest_report import BacktestResult  # noqa: E402
 from optimizer.model import MilpOptions  # noqa: E402
@@ -53,7 +54,8 @@ def main() -> int:
     p.add_argument("--battery", type=float, default=2.0, help="battery scale factor (default 2)")
     p.add_argument("--gap", type=float, default=0.01)
     args = p.parse_args()
-    base = scaled_site(load_site(EXAMPLE), args.pv, args.battery)
+    example, sim = load_camp(EXAMPLE)
+    base = scaled_site(example, args.pv, args.battery)
     site = replace(base, optimizer=replace(base.optimizer, horizon_h=48, fine_horizon_h=2,
                                            hourly_horizon_h=8))
     start = default_start(site)
@@ -61,12 +63,13 @@ def main() -> int:
     print(f"{site.pv_kwp:,.0f} kWp, {sum(b.capacity_kwh for b in site.batteries):,.0f} kWh battery, "
           f"{args.days:g} d from {start:%Y-%m-%d %H:%M} UTC, re-plan every 15 min", flush=True)
     runs: dict[str, BacktestResult] = {}
-    runs["load following"] = backtest(site, strategy="load-following", forecast="perfect", **kw)
-    runs["milp"] = backtest(site, strategy="milp", forecast="realistic", **kw)
+    truth = SyntheticConditions(site, sim)
+    runs["load following"] = backtest(site, truth, strategy="load-following", forecast="perfect", **kw)
+    runs["milp"] = backtest(site, truth, strategy="milp", forecast="realistic", **kw)
     room = setpoints._battery_room
     setpoints._battery_room = lambda *_: False     # the plan's curtailment always a PV limit
     try:
-        runs["milp, plan's PV limit"] = backtest(site, strategy="milp", forecast="realistic", **kw)
+        runs["milp, plan's PV limit"] = backtest(site, truth, strategy="milp", forecast="realistic", **kw)
     finally:
         setpoints._battery_room = room
     lf = runs["load following"]

@@ -17,11 +17,13 @@ import pandas as pd
 import pvlib
 
 from microgrid.clock import ManualClock
-from microgrid.config import load_site
+from microgrid.plant import CampState, Setpoints, dispatch_step
+from microgrid.plant.conditions import pv_column
 from microgrid.simulator.camp import VirtualCamp
-from microgrid.simulator.physics import CampState, Setpoints, dispatch_step, generate_conditions, pv_column
+from microgrid.simulator.conditions import generate_conditions
+from microgrid.simulator.settings import load_camp
 
-SITE = load_site(Path(__file__).resolve().parents[1] / "sites" / "example-camp.toml")
+SITE, SIM = load_camp(Path(__file__).resolve().parents[1] / "sites" / "example-camp.toml")
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 YEAR_15MIN = 35_040
 
@@ -53,7 +55,7 @@ def dispatch_year(df: pd.DataFrame) -> CampState:
 
 def live_week() -> dict:
     clock = ManualClock(T0)
-    camp = VirtualCamp(SITE, clock)
+    camp = VirtualCamp(SITE, SIM, clock)
     for _ in range(7 * 24 * 60 // 5):  # a poll every 5 min of simulated time
         clock.advance(300)
         camp.device_values("bess-1")
@@ -62,7 +64,7 @@ def live_week() -> dict:
 
 def main() -> None:
     base, _ = _timed(baseline_clearsky)
-    cond, df = _timed(lambda: generate_conditions(SITE, T0, YEAR_15MIN, 15, SITE.simulator.seed))
+    cond, df = _timed(lambda: generate_conditions(SITE, SIM, T0, YEAR_15MIN, 15))
     disp, state = _timed(lambda: dispatch_year(df))
     live, totals = _timed(live_week)
     print(f"baseline pvlib clear-sky, a year @ 15 min        {base:7.3f} s")

@@ -42,6 +42,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import optimizer.model_gensets as model_gensets  # noqa: E402
 from microgrid.config import load_site  # noqa: E402
 from microgrid.simulator.conditions import generate_conditions  # noqa: E402
+from microgrid.simulator.settings import load_simulator_settings  # noqa: E402
 from microgrid.site import Site  # noqa: E402
 from optimizer.model import MilpOptions, build_model  # noqa: E402
 from optimizer.plan import Plan, PlanInputs, PlanState  # noqa: E402
@@ -54,7 +55,8 @@ YEAR = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 def conditions(site: Site, start: datetime, steps: int) -> PlanInputs:
     """The virtual camp's load and PV from ``start`` on the site's planning step."""
-    df = generate_conditions(site, start, steps, step_min=site.optimizer.step_min, seed=7)
+    sim = load_simulator_settings(site.source)
+    df = generate_conditions(site, sim, start, steps, step_min=site.optimizer.step_min, seed=7)
     pv = df.filter(like="pv_available_kw__").sum(axis=1).to_numpy()
     return PlanInputs.regular(start, site.optimizer.step_min, df["load_kw"].to_numpy(), pv)
 

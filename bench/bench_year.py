@@ -41,6 +41,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from microgrid.config import load_site  # noqa: E402
+from microgrid.simulator.conditions import SyntheticConditions  # noqa: E402
+from microgrid.simulator.settings import load_simulator_settings  # noqa: E402
 from microgrid.site import Site  # noqa: E402
 from optimizer.backtest import backtest  # noqa: E402
 from optimizer.backtest_chunks import backtest_chunks  # noqa: E402
@@ -64,12 +66,13 @@ def _run(args: argparse.Namespace, site: Site, strategy: str, forecast: str, day
     start = datetime.fromisoformat(args.start).replace(tzinfo=timezone.utc)
     opts = MilpOptions(mip_rel_gap=args.gap, time_limit_s=args.time_limit_s)
     kw = dict(start=start, days=args.days if days is None else days, strategy=strategy, forecast=forecast,
-              seed=args.seed, replan_every_min=args.replan_every_min, milp_options=opts)
+              replan_every_min=args.replan_every_min, milp_options=opts)
+    truth = SyntheticConditions(site, load_simulator_settings(site.source), args.seed)
     t0 = time.strftime("%H:%M:%S")
     if chunked:
-        r = backtest_chunks(site, jobs=args.jobs, spinup_days=args.spinup_days, **kw)
+        r = backtest_chunks(site, truth, jobs=args.jobs, spinup_days=args.spinup_days, **kw)
     else:
-        r = backtest(site, **kw)
+        r = backtest(site, truth, **kw)
     print(f"  [{t0}] {site.name} {strategy}/{forecast} {kw['days']:g} d "
           f"{'chunked' if chunked else 'in one sequence'}: {r.wall_s:,.1f} s", file=sys.stderr, flush=True)
     return r

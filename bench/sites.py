@@ -11,7 +11,6 @@ polls build the same site.
 from __future__ import annotations
 
 import dataclasses
-import socket
 from pathlib import Path
 
 from microgrid.config import load_site
@@ -39,20 +38,6 @@ def camp_names(text: str) -> list[str]:
     if unknown:
         raise ValueError(f"unknown camp(s) {', '.join(unknown)}; choose from {', '.join(CAMPS)} or all")
     return names
-
-
-def free_ports(n: int) -> list[int]:
-    """``n`` distinct free TCP ports on loopback (held open together while picked)."""
-    socks = []
-    try:
-        for _ in range(n):
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
 
 
 def bench_site(ports: list[int], mix: dict[str, int] | None = None,

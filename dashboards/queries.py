@@ -17,7 +17,7 @@ import re
 from datetime import datetime, timedelta, timezone
 from typing import Mapping
 
-from microgrid.reports.summary import BUCKET_MIN
+from microgrid.plant.bucket import BUCKET_MIN
 
 #: ``sum(coverage_pct) / DAY_COVERAGE_PCT`` = days with data (100 % × 15-min buckets per day),
 #: the report's days for litres per person per day.

@@ -62,7 +62,7 @@ def pv_from_weather(site: Site, weather: pd.DataFrame,
     weather : pandas.DataFrame
         Indexed by aware times (the instants at which sun position is taken), columns ``ghi``,
         ``dni``, ``dhi`` [W/m²] and optionally ``temp_air`` [°C] and ``wind_speed`` [m/s]
-        (defaults: the site's ``simulator.ambient_temp_c`` and 1 m/s).
+        (defaults: the site's ``climate.ambient_temp_c`` and 1 m/s).
     location : Location, optional
         Where the arrays are; default the site's location.
 
@@ -74,7 +74,7 @@ def pv_from_weather(site: Site, weather: pd.DataFrame,
     loc = pvlib_location(location or site.location)
     w = weather.copy()
     if "temp_air" not in w:
-        w["temp_air"] = site.simulator.ambient_temp_c
+        w["temp_air"] = site.climate.ambient_temp_c
     if "wind_speed" not in w:
         w["wind_speed"] = 1.0
     out = {}
@@ -103,7 +103,7 @@ def clearsky_pv_kw(site: Site, times: pd.DatetimeIndex, *, location: Location | 
     location : Location, optional
         Default the site's location.
     temp_air_c : float, optional
-        Air temperature [°C]; default the site's ``simulator.ambient_temp_c``.
+        Air temperature [°C]; default the site's ``climate.ambient_temp_c``.
 
     Returns
     -------
@@ -126,7 +126,7 @@ def _cached(key: tuple, times: pd.DatetimeIndex) -> pd.DataFrame:
     if key not in _CACHE:
         site, loc, temp_air_c, _ = key
         w = clearsky_weather(times, loc)
-        w["temp_air"] = site.simulator.ambient_temp_c if temp_air_c is None else temp_air_c
+        w["temp_air"] = site.climate.ambient_temp_c if temp_air_c is None else temp_air_c
         if len(_CACHE) >= 16:
             _CACHE.pop(next(iter(_CACHE)))
         _CACHE[key] = pv_from_weather(site, w, loc)

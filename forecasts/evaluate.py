@@ -18,6 +18,7 @@ from forecasts.pv import PvForecastParams, fit_pv_params
 from forecasts.rolling import PV_PREFIX, RollingForecaster
 from forecasts.skill import SkillRow, skill_by_lead
 from forecasts.tmy import read_tmy
+from microgrid.plant.conditions import ConditionsSource
 from microgrid.site import Site
 
 PV_REFERENCE = "smart persistence (last known clear-sky index held)"
@@ -110,16 +111,10 @@ def evaluate_pv_tmy(site: Site, tmy: str = "greensboro", days: int | None = None
                       time.perf_counter() - t0)
 
 
-def simulated_truth(site: Site, days: float, seed: int | None = None,
-                    start: str = "2025-01-01") -> pd.DataFrame:
-    """The virtual camp's conditions (15-min load and available PV) for ``days``."""
-    try:
-        from microgrid.simulator.conditions import generate_conditions
-    except ImportError as exc:  # pragma: no cover - the simulator is another package's
-        raise RuntimeError("microgrid.simulator.conditions.generate_conditions is not "
-                           f"available: {exc}") from exc
-    return generate_conditions(site, pd.Timestamp(start, tz="UTC"), int(round(days * 96)), 15,
-                               seed)
+def simulated_truth(conditions: ConditionsSource, days: float, start: str = "2025-01-01") -> pd.DataFrame:
+    """15-min load and available PV for ``days`` from ``conditions`` (the virtual camp's, given by
+    the application that evaluates)."""
+    return conditions.frame(pd.Timestamp(start, tz="UTC").to_pydatetime(), int(round(days * 96)), 15)
 
 
 def fitted_forecaster(site: Site, truth: pd.DataFrame, fit_rows: int, horizon_steps: int,
@@ -155,25 +150,24 @@ def _describe(p: PvForecastParams) -> str:
             f"sigma0={p.sigma0:.3f}")
 
 
-def evaluate_sim(site: Site, quantity: str, days: int = 28, warmup_days: int = 14,
-                 seed: int | None = None, issue_every_h: float = 1.0) -> Evaluation:
-    """PV or load forecast skill on the virtual camp's simulated conditions.
+def evaluate_sim(site: Site, conditions: ConditionsSource, quantity: str, days: int = 28,
+                 warmup_days: int = 14, issue_every_h: float = 1.0) -> Evaluation:
+    """PV or load forecast skill on simulated conditions (the virtual camp's).
 
     ``warmup_days`` of history come first (the load profile needs them; the PV parameters are
     fitted on them); forecasts are then issued every ``issue_every_h`` over ``days``, 24 h ahead.
     """
     t0 = time.perf_counter()
     horizon = 96
-    truth = simulated_truth(site, warmup_days + days + 1, seed)
+    truth = simulated_truth(conditions, warmup_days + days + 1)
     fc = RollingForecaster(site, truth, max_horizon_steps=horizon)
     w = warmup_days * 96
-    notes = [f"truth: simulated camp (generate_conditions, seed "
-             f"{site.simulator.seed if seed is None else seed}), 15-min steps; "
+    notes = [f"truth: simulated camp (seed {conditions.seed}), 15-min steps; "
              f"{warmup_days} days of warm-up history before the first issue"]
     if quantity == "pv":
-        fc = fitted_forecaster(site, truth, w, horizon, site.simulator.clear_sky_index_mean,
+        fc = fitted_forecaster(site, truth, w, horizon, site.climate.clear_sky_index_mean,
                                fc.cs_kw)
-        notes.append(f"k_clim from the site file (simulator.clear_sky_index_mean); tau and "
+        notes.append(f"k_clim from the site file (climate.clear_sky_index_mean); tau and "
                      f"spread fitted on the warm-up: {_describe(fc.pv_params)}")
         notes.append("scored on sun-up targets (clear-sky PV > 0), site total")
     issues = np.arange(w, w + days * 96, max(1, int(round(issue_every_h * 4))))

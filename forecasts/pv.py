@@ -57,8 +57,8 @@ class PvForecastParams:
     @classmethod
     def for_site(cls, site: Site, **changes: float) -> PvForecastParams:
         """Defaults with the site's climatological index and cloud variability."""
-        base = dict(k_clim=site.simulator.clear_sky_index_mean,
-                    sigma_k=max(site.simulator.cloud_variability, 0.05))
+        base = dict(k_clim=site.climate.clear_sky_index_mean,
+                    sigma_k=max(site.climate.cloud_variability, 0.05))
         return cls(**{**base, **changes})
 
 

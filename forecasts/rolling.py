@@ -20,9 +20,8 @@ import pandas as pd
 from forecasts.clearsky import clearsky_pv_kw
 from forecasts.load import LoadCore, LoadForecastParams
 from forecasts.pv import PvForecastParams, persistence_kw, pv_quantiles
+from microgrid.plant.conditions import PV_PREFIX
 from microgrid.site import Site
-
-PV_PREFIX = "pv_available_kw__"
 
 
 @dataclass(frozen=True)

@@ -15,27 +15,22 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Mapping
+from datetime import datetime, timedelta
 
+from microgrid.plant.battery import capacity_weighted_soc_pct, stored_energy_to_restore_kwh
+from microgrid.plant.bucket import BUCKET_MIN, bucket_start
+from microgrid.plant.gensets import diesel_only_fuel_lph
 from microgrid.readings import Reading
 from microgrid.site import Battery, Genset, LoadMeter, PvArray, Site
 
 DeviceFields = Mapping[str, Mapping[str, float | None]]
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def renewable_fraction_pct(genset_kwh: float, load_kwh: float) -> float:
     """HOMER renewable fraction ``100·(1 − genset/load)`` over a period. [%] (NaN if no load)"""
     return 100.0 * (1.0 - genset_kwh / load_kwh) if load_kwh > 0 else math.nan
-
-
-def stored_energy_used_kwh(site: Site, soc_start_pct: Mapping[str, float],
-                           soc_end_pct: Mapping[str, float]) -> float:
-    """Stored battery energy used up between two SOCs (negative when the batteries gained). [kWh]"""
-    return sum((soc_start_pct[b.name] - soc_end_pct[b.name]) / 100.0 * b.capacity_kwh
-               for b in site.batteries)
 
 
 def renewable_fraction_soc_adjusted_pct(site: Site, genset_kwh: float, load_kwh: float,
@@ -44,36 +39,13 @@ def renewable_fraction_soc_adjusted_pct(site: Site, genset_kwh: float, load_kwh:
     """Renewable fraction over a short window, counting the stored energy a run used up as if a
     genset had to put it back (``used / charge efficiency``). Two runs that end at different
     SOCs compare fairly this way; over a year the correction vanishes. [%]"""
-    restore = sum((soc_start_pct[b.name] - soc_end_pct[b.name]) / 100.0 * b.capacity_kwh
-                  / b.charge_efficiency for b in site.batteries)
+    restore = stored_energy_to_restore_kwh(site.batteries, soc_start_pct, soc_end_pct)
     return renewable_fraction_pct(genset_kwh + restore, load_kwh)
 
 
 def co2_kg(fuel_l: float, emission_factor_kg_per_l: float) -> float:
     """CO2 from burnt diesel. [kg]"""
     return fuel_l * emission_factor_kg_per_l
-
-
-def diesel_only_fuel_lph(site: Site, load_kw: float) -> float:
-    """Fuel rate of the diesel-only counterfactual camp serving ``load_kw``. [L/h]
-
-    The gensets alone, HOMER load following: the least-fuel set of units whose rating covers the
-    load plus the operating reserve on load, sharing the load in proportion to rating (each at
-    least at its minimum load). With no genset able to cover it, all units at full power.
-    """
-    need_kw = load_kw * (1.0 + site.reserve.load_pct / 100.0)
-    best = math.inf
-    n = len(site.gensets)
-    for mask in range(1, 2 ** n):
-        units = [g for i, g in enumerate(site.gensets) if mask >> i & 1]
-        rated = sum(g.rated_kw for g in units)
-        if rated < need_kw:
-            continue
-        fuel = sum(g.fuel_rate_lph(max(g.min_kw, load_kw * g.rated_kw / rated)) for g in units)
-        best = min(best, fuel)
-    if math.isinf(best):
-        best = sum(g.fuel_rate_lph(g.rated_kw) for g in site.gensets)
-    return best
 
 
 def _val(fields: Mapping[str, float | None] | None, key: str) -> float | None:
@@ -83,7 +55,7 @@ def _val(fields: Mapping[str, float | None] | None, key: str) -> float | None:
     return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
 
 
-def _sum(values) -> float | None:
+def _sum(values: Iterable[float | None]) -> float | None:
     present = [v for v in values if v is not None]
     return sum(present) if present else None
 
@@ -94,14 +66,14 @@ def camp_totals(site: Site, time: datetime, devices: DeviceFields) -> Reading:
     gen = _sum(_val(devices.get(g.name), "power_kw") for g in site.gensets)
     bat = _sum(_val(devices.get(b.name), "power_kw") for b in site.batteries)
     load = _sum(_val(devices.get(m.name), "power_kw") for m in site.load_meters)
-    if load is None and None not in (pv, gen, bat):
+    if load is None and pv is not None and gen is not None and bat is not None:
         load = pv + gen + bat  # no meter: load from the balance
-    socs = [(_val(devices.get(b.name), "soc_pct"), b.capacity_kwh) for b in site.batteries]
-    socs = [(s, c) for s, c in socs if s is not None]
+    soc = capacity_weighted_soc_pct(site.batteries, {b.name: _val(devices.get(b.name), "soc_pct")
+                                                     for b in site.batteries})
     running = [_val(devices.get(g.name), "running") for g in site.gensets]
     fields: dict[str, float | None] = {
         "load_kw": load, "pv_kw": pv, "genset_kw": gen, "battery_kw": bat,
-        "soc_pct": sum(s * c for s, c in socs) / sum(c for _, c in socs) if socs else None,
+        "soc_pct": soc,
         "gensets_online": sum(r for r in running if r is not None) if any(
             r is not None for r in running) else None,
         "renewable_share_pct": (max(0.0, renewable_fraction_pct(gen, load))
@@ -132,7 +104,7 @@ class EnergyRollup:
         Longest interval a sample's power is held for; longer gaps count as missing. [s]
     """
 
-    def __init__(self, site: Site, bucket_min: int = 15, max_hold_s: float = 60.0):
+    def __init__(self, site: Site, bucket_min: int = BUCKET_MIN, max_hold_s: float = 60.0):
         self.site = site
         self.bucket = timedelta(minutes=bucket_min)
         self.max_hold_s = max_hold_s
@@ -155,8 +127,7 @@ class EnergyRollup:
 
     # -- internals -------------------------------------------------------------------------
     def _bucket_start(self, t: datetime) -> datetime:
-        n = (t - EPOCH) // self.bucket
-        return EPOCH + n * self.bucket
+        return bucket_start(t, self.bucket)
 
     def _integrate(self, t0: datetime, prev: DeviceFields, nxt: DeviceFields, dt_s: float) -> None:
         parts = self._interval_parts(prev, nxt, dt_s / 3600.0)
@@ -252,7 +223,10 @@ _QUANTITY_KEYS = {"pv": ("pv_kwh",), "load": ("load_kwh", "diesel_only_fuel_l"),
                   "battery": ("battery_charge_kwh", "battery_discharge_kwh")}
 
 
-def _device_energy_kwh(prev, nxt, power_key: str, dt_h: float) -> float | None:
+FieldValues = Mapping[str, float | None] | None
+
+
+def _device_energy_kwh(prev: FieldValues, nxt: FieldValues, power_key: str, dt_h: float) -> float | None:
     """Energy over one interval: counter delta where usable, else held power."""
     c0, c1 = _val(prev, "energy_total_kwh"), _val(nxt, "energy_total_kwh")
     if c0 is not None and c1 is not None and c1 >= c0:
@@ -261,7 +235,8 @@ def _device_energy_kwh(prev, nxt, power_key: str, dt_h: float) -> float | None:
     return None if power is None else power * dt_h
 
 
-def _genset_interval(g: Genset, prev, nxt, energy_kwh: float | None, dt_h: float) -> dict[str, float]:
+def _genset_interval(g: Genset, prev: FieldValues, nxt: FieldValues, energy_kwh: float | None,
+                     dt_h: float) -> dict[str, float]:
     running = _val(prev, "running")
     power = _val(prev, "power_kw")
     if running is None and power is not None:
@@ -273,9 +248,7 @@ def _genset_interval(g: Genset, prev, nxt, energy_kwh: float | None, dt_h: float
     if rate is not None:
         out["fuel_l"] = rate * dt_h
     elif running is not None and energy_kwh is not None:
-        est = (g.fuel_f0_l_per_kwh_rated * g.rated_kw * running * dt_h
-               + g.fuel_f1_l_per_kwh * energy_kwh)
-        out["fuel_l"] = out["fuel_estimated_l"] = est
+        out["fuel_l"] = out["fuel_estimated_l"] = g.fuel_l(energy_kwh, running * dt_h)
     if running is not None:
         out["run_h"] = running * dt_h
         out["below_min_h"] = dt_h if running and power is not None and power < g.min_kw - 1e-9 else 0.0

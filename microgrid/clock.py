@@ -26,13 +26,47 @@ class Clock(Protocol):
         ...
 
 
+@runtime_checkable
+class LoopClock(Clock, Protocol):
+    """A clock several loops share (the service's): each loop is a participant.
+
+    On an event-driven clock (:class:`EventClock`) time moves only when every participant sleeps,
+    so a stop request cannot cut a sleep short; on the others, participants change nothing.
+    """
+
+    @property
+    def event_driven(self) -> bool:
+        """Whether time moves only when every participant sleeps."""
+        ...
+
+    def join(self) -> None:
+        """Register one more loop that waits on this clock."""
+        ...
+
+    def leave(self) -> None:
+        """A participant is done."""
+        ...
+
+
+class _Unpaced:
+    """Participants change nothing on a clock that moves by itself."""
+
+    event_driven = False
+
+    def join(self) -> None:
+        """Nothing to register."""
+
+    def leave(self) -> None:
+        """Nothing to release."""
+
+
 def _require_utc(when: datetime, what: str) -> datetime:
     if when.tzinfo is None or when.utcoffset() is None:
         raise ValueError(f"{what} must be timezone-aware (UTC), got naive {when.isoformat()}")
     return when.astimezone(timezone.utc)
 
 
-class RealClock:
+class RealClock(_Unpaced):
     """Wall-clock time; ``sleep`` is :func:`asyncio.sleep`."""
 
     def now(self) -> datetime:
@@ -44,7 +78,7 @@ class RealClock:
         await asyncio.sleep(max(0.0, seconds))
 
 
-class SimClock:
+class SimClock(_Unpaced):
     """Simulated time running ``speed`` times faster than wall time.
 
     Simulated time = ``start`` + ``speed`` × wall time elapsed since construction.
@@ -77,7 +111,7 @@ class SimClock:
         await asyncio.sleep(max(0.0, seconds) / self.speed)
 
 
-class ManualClock:
+class ManualClock(_Unpaced):
     """A clock that moves only when told: for tests.
 
     ``advance(s)`` moves time by hand. ``sleep(s)`` advances the clock by ``s`` and yields once
@@ -130,6 +164,8 @@ class EventClock:
     start : datetime
         Simulated time at construction, timezone-aware.
     """
+
+    event_driven = True
 
     def __init__(self, start: datetime):
         self._now = _require_utc(start, "EventClock start")

@@ -18,7 +18,12 @@ from typing import Any, Callable
 
 from microgrid.errors import ConfigError
 from microgrid.site import (
+    CONTROL_MODES,
+    DRY_RUN,
+    HORIZON_ENDS,
     Battery,
+    Climate,
+    ForecastSettings,
     Genset,
     LoadMeter,
     Location,
@@ -26,7 +31,6 @@ from microgrid.site import (
     OptimizerSettings,
     PvArray,
     ReserveRule,
-    SimulatorSettings,
     Site,
 )
 
@@ -46,8 +50,12 @@ class Key:
     check: Callable[[Any], str | None] | None = None  #: returns a problem or None
 
 
-def _num(low=None, high=None, default=_REQUIRED, low_open=False) -> Key:
+def num(low: float | None = None, high: float | None = None, default: Any = _REQUIRED,
+        low_open: bool = False) -> Key:
+    """Schema of a number (int or float) within ``[low, high]`` (``(low, high]`` if ``low_open``)."""
     return Key((int, float), default, low, high, low_open)
+
+
 
 
 def _name_check(v: str) -> str | None:
@@ -64,63 +72,64 @@ def _tz_check(v: str) -> str | None:
 
 
 def _mode_check(v: str) -> str | None:
-    return None if v in ("dry_run", "enabled") else "must be 'dry_run' or 'enabled'"
+    return None if v in CONTROL_MODES else f"must be one of {', '.join(map(repr, CONTROL_MODES))}"
 
 
 def _horizon_end_check(v: str) -> str | None:
-    return None if v in ("value", "start_soc") else "must be 'value' or 'start_soc'"
+    return None if v in HORIZON_ENDS else f"must be one of {', '.join(map(repr, HORIZON_ENDS))}"
 
 
 _NAME = Key(str, check=_name_check)
 
 SITE = {"name": _NAME, "mission": Key(str, ""), "headcount": Key(int, _REQUIRED, 1, 1_000_000),
-        "emission_factor_kg_per_l": _num(0, 10, 2.68, low_open=True),
-        "control_mode": Key(str, "dry_run", check=_mode_check), "location": Key(dict)}
-LOCATION = {"latitude": _num(-90, 90), "longitude": _num(-180, 180),
-            "altitude_m": _num(-500, 9000, 0.0), "timezone": Key(str, "UTC", check=_tz_check)}
-RESERVE = {"load_pct": _num(0, 100, 10.0), "pv_pct": _num(0, 100, 25.0)}
+        "emission_factor_kg_per_l": num(0, 10, 2.68, low_open=True),
+        "control_mode": Key(str, DRY_RUN, check=_mode_check), "location": Key(dict)}
+LOCATION = {"latitude": num(-90, 90), "longitude": num(-180, 180),
+            "altitude_m": num(-500, 9000, 0.0), "timezone": Key(str, "UTC", check=_tz_check)}
+RESERVE = {"load_pct": num(0, 100, 10.0), "pv_pct": num(0, 100, 25.0)}
 MODBUS = {"host": Key(str), "port": Key(int, _REQUIRED, 1, 65535), "unit_id": Key(int, 1, 0, 247),
-          "profile": Key(str, check=_name_check), "poll_interval_s": _num(0.1, 3600, 5.0),
-          "timeout_s": _num(0.01, 60, 1.0)}
-PV = {"name": _NAME, "kwp": _num(0, 1e6, low_open=True), "inverter_kw": _num(0, 1e6, low_open=True),
-      "tilt_deg": _num(0, 90), "azimuth_deg": _num(0, 360), "losses_pct": _num(0, 99, 14.0),
-      "gamma_pdc_per_c": _num(-0.02, 0, -0.004), "modbus": Key(dict)}
-BATTERY = {"name": _NAME, "capacity_kwh": _num(0, 1e7, low_open=True),
-           "charge_power_kw": _num(0, 1e6, low_open=True),
-           "discharge_power_kw": _num(0, 1e6, low_open=True),
-           "soc_min_pct": _num(0, 100), "soc_max_pct": _num(0, 100),
-           "charge_efficiency": _num(0, 1, low_open=True),
-           "discharge_efficiency": _num(0, 1, low_open=True),
-           "wear_cost_l_per_kwh": _num(0, 10, 0.0), "initial_soc_pct": _num(0, 100, 50.0),
+          "profile": Key(str, check=_name_check), "poll_interval_s": num(0.1, 3600, 5.0),
+          "timeout_s": num(0.01, 60, 1.0)}
+PV = {"name": _NAME, "kwp": num(0, 1e6, low_open=True), "inverter_kw": num(0, 1e6, low_open=True),
+      "tilt_deg": num(0, 90), "azimuth_deg": num(0, 360), "losses_pct": num(0, 99, 14.0),
+      "gamma_pdc_per_c": num(-0.02, 0, -0.004), "modbus": Key(dict)}
+BATTERY = {"name": _NAME, "capacity_kwh": num(0, 1e7, low_open=True),
+           "charge_power_kw": num(0, 1e6, low_open=True),
+           "discharge_power_kw": num(0, 1e6, low_open=True),
+           "soc_min_pct": num(0, 100), "soc_max_pct": num(0, 100),
+           "charge_efficiency": num(0, 1, low_open=True),
+           "discharge_efficiency": num(0, 1, low_open=True),
+           "wear_cost_l_per_kwh": num(0, 10, 0.0), "initial_soc_pct": num(0, 100, 50.0),
            "modbus": Key(dict)}
-GENSET = {"name": _NAME, "rated_kw": _num(0, 1e5, low_open=True), "min_load_pct": _num(0, 100, 30.0),
-          "fuel_f0_l_per_kwh_rated": _num(0, 1), "fuel_f1_l_per_kwh": _num(0, 1, low_open=True),
-          "min_up_min": _num(0, 1440, 0.0), "min_down_min": _num(0, 1440, 0.0),
-          "start_cost_l": _num(0, 1000, 0.0), "tank_l": _num(0, 1e6, 1000.0, low_open=True),
+GENSET = {"name": _NAME, "rated_kw": num(0, 1e5, low_open=True), "min_load_pct": num(0, 100, 30.0),
+          "fuel_f0_l_per_kwh_rated": num(0, 1), "fuel_f1_l_per_kwh": num(0, 1, low_open=True),
+          "min_up_min": num(0, 1440, 0.0), "min_down_min": num(0, 1440, 0.0),
+          "start_cost_l": num(0, 1000, 0.0), "tank_l": num(0, 1e6, 1000.0, low_open=True),
           "modbus": Key(dict)}
 LOAD_METER = {"name": _NAME, "modbus": Key(dict)}
-SIMULATOR = {"seed": Key(int, 1), "load_base_kw": _num(0, 1e6, 300.0),
-             "load_peak_kw": _num(0, 1e6, 600.0), "load_peak_hour": _num(0, 24, 15.0),
-             "load_noise_pct": _num(0, 50, 3.0), "clear_sky_index_mean": _num(0, 1.2, 0.8),
-             "cloud_variability": _num(0, 1, 0.15), "ambient_temp_c": _num(-50, 60, 25.0)}
-OPTIMIZER = {"horizon_h": _num(1, 24 * 14, 48.0), "step_min": Key(int, 15, 1, 60),
-             "fine_horizon_h": _num(0, 24 * 14, 12.0), "mip_rel_gap": _num(0, 0.5, 0.005),
-             "time_limit_s": _num(0, 3600, 10.0, low_open=True),
+CLIMATE = {"clear_sky_index_mean": num(0, 1.2, 0.8), "cloud_variability": num(0, 1, 0.15),
+           "ambient_temp_c": num(-50, 60, 25.0)}
+FORECAST = {"cold_start_load_kw": Key((int, float), None, 0, 1e6)}
+OPTIMIZER = {"horizon_h": num(1, 24 * 14, 48.0), "step_min": Key(int, 15, 1, 60),
+             "fine_horizon_h": num(0, 24 * 14, 12.0), "mip_rel_gap": num(0, 0.5, 0.005),
+             "time_limit_s": num(0, 3600, 10.0, low_open=True),
              "terminal_soc_pct": Key((int, float), None, 0, 100),
-             "shed_penalty_l_per_kwh": _num(0, 1e4, 10.0),
-             "curtail_penalty_l_per_kwh": _num(0, 10, 0.0001),
-             "reserve_shortfall_penalty_l_per_kwh": _num(0, 1e4, 2.0),
+             "shed_penalty_l_per_kwh": num(0, 1e4, 10.0),
+             "curtail_penalty_l_per_kwh": num(0, 10, 0.0001),
+             "reserve_shortfall_penalty_l_per_kwh": num(0, 1e4, 2.0),
              "hourly_horizon_h": Key((int, float), None, 0, 24 * 14),
              "horizon_end": Key(str, "value", check=_horizon_end_check),
              "stored_energy_value_l_per_kwh": Key((int, float), None, 0, 10),
              "integer_horizon_h": Key((int, float), None, 0, 24 * 14),
-             "pv_forecast_pct": _num(10, 90, 50.0)}
+             "pv_forecast_pct": num(10, 90, 50.0)}
 TOP = {"site": Key(dict), "reserve": Key(dict, None), "pv": Key(list, ()),
        "battery": Key(list, ()), "genset": Key(list, ()), "load_meter": Key(list, ()),
-       "simulator": Key(dict, None), "optimizer": Key(dict, None)}
+       "climate": Key(dict, None), "forecast": Key(dict, None), "optimizer": Key(dict, None),
+       # the virtual camp's knobs: validated by microgrid.simulator.settings, not part of Site
+       "simulator": Key(dict, None)}
 
 
-class _Reader:
+class TableReader:
     """Validates tables against schemas, naming file and key path in every error."""
 
     def __init__(self, path: str):
@@ -170,6 +179,29 @@ def _join(where: str, key: str) -> str:
     return f"{where}.{key}" if where else key
 
 
+def read_site_document(path: str | Path) -> dict[str, Any]:
+    """The parsed TOML of a site file.
+
+    Raises
+    ------
+    ConfigError
+        Missing or unreadable file, not UTF-8, or not valid TOML, naming the file.
+    """
+    path = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")  # a byte-order mark (Notepad) is fine
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not UTF-8 text (byte {exc.start}); save the site file as UTF-8", path=path) from None
+    except FileNotFoundError:
+        raise ConfigError("site file not found", path=path) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read site file: {exc.strerror}", path=path) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"not valid TOML: {exc}", path=path) from None
+
+
 def load_site(path: str | Path) -> Site:
     """Read, validate and normalise a site file.
 
@@ -183,23 +215,12 @@ def load_site(path: str | Path) -> Site:
     ConfigError
         With the file, the key path and the problem.
     """
-    path = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError("site file not found", path=path) from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read site file: {exc.strerror}", path=path) from None
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"not valid TOML: {exc}", path=path) from None
-    return site_from_dict(raw, path)
+    return site_from_dict(read_site_document(path), str(path))
 
 
 def site_from_dict(raw: dict[str, Any], path: str = "<site>") -> Site:
     """Validate an already parsed site document (see :func:`load_site`)."""
-    r = _Reader(path)
+    r = TableReader(path)
     top = r.table(raw, TOP, "")
     s = r.table(top["site"], SITE, "site")
     loc = r.table(s["location"], LOCATION, "site.location")
@@ -212,42 +233,43 @@ def site_from_dict(raw: dict[str, Any], path: str = "<site>") -> Site:
                    for i, t in enumerate(_list(r, top, "load_meter")))
     site = Site(
         name=s["name"], mission=s["mission"], headcount=s["headcount"],
-        location=Location(**{k: (float(v) if k != "timezone" else v) for k, v in loc.items()}),
+        location=Location(latitude=float(loc["latitude"]), longitude=float(loc["longitude"]),
+                          altitude_m=float(loc["altitude_m"]), timezone=str(loc["timezone"])),
         emission_factor_kg_per_l=float(s["emission_factor_kg_per_l"]),
-        reserve=ReserveRule(**_floats(r.table(top["reserve"] or {}, RESERVE, "reserve"))),
+        reserve=ReserveRule(**floats(r.table(top["reserve"] or {}, RESERVE, "reserve"))),
         control_mode=s["control_mode"], pv_arrays=pv, batteries=bat, gensets=gen,
         load_meters=meters,
-        simulator=SimulatorSettings(**_floats(
-            r.table(top["simulator"] or {}, SIMULATOR, "simulator"), keep=("seed",))),
-        optimizer=OptimizerSettings(**_floats(
+        climate=Climate(**floats(r.table(top["climate"] or {}, CLIMATE, "climate"))),
+        forecast=ForecastSettings(**floats(r.table(top["forecast"] or {}, FORECAST, "forecast"))),
+        optimizer=OptimizerSettings(**floats(
             r.table(top["optimizer"] or {}, OPTIMIZER, "optimizer"), keep=("step_min",))),
         source=path)
     _cross_checks(r, site)
     return site
 
 
-def _list(r: _Reader, top: dict, key: str) -> list:
+def _list(r: TableReader, top: dict, key: str) -> list:
     value = top[key]
     if not isinstance(value, (list, tuple)):
         raise r.fail(key, f"must be an array of tables ([[{key}]]), got {type(value).__name__}")
     return list(value)
 
 
-def _device(r: _Reader, raw: Any, schema: dict[str, Key], kind: str, index: int) -> dict:
+def _device(r: TableReader, raw: Any, schema: dict[str, Key], kind: str, index: int) -> dict:
     label = raw.get("name") if isinstance(raw, dict) and isinstance(raw.get("name"), str) else index + 1
     where = f"{kind}[{label}]"
     values = r.table(raw, schema, where)
-    values["modbus"] = ModbusEndpoint(**_floats(r.table(values["modbus"], MODBUS, f"{where}.modbus"),
+    values["modbus"] = ModbusEndpoint(**floats(r.table(values["modbus"], MODBUS, f"{where}.modbus"),
                                                 keep=("host", "port", "unit_id", "profile")))
-    return _floats(values, keep=("name", "modbus"))
+    return floats(values, keep=("name", "modbus"))
 
 
-def _floats(values: dict, keep: tuple[str, ...] = ()) -> dict:
+def floats(values: dict[str, Any], keep: tuple[str, ...] = ()) -> dict[str, Any]:
     """Ints from TOML become floats, except the named keys (and None, str)."""
     return {k: (float(v) if isinstance(v, int) and k not in keep else v) for k, v in values.items()}
 
 
-def _cross_checks(r: _Reader, site: Site) -> None:
+def _cross_checks(r: TableReader, site: Site) -> None:
     toml_key = {PvArray: "pv", Battery: "battery", Genset: "genset", LoadMeter: "load_meter"}
     seen: set[str] = set()
     endpoints: dict[tuple, str] = {}
@@ -271,13 +293,17 @@ def _cross_checks(r: _Reader, site: Site) -> None:
                          f"[{b.soc_min_pct:g}, {b.soc_max_pct:g}]")
     if not site.gensets and not site.batteries:
         raise r.fail("genset", "a site needs at least one genset or battery to form the grid")
-    if site.simulator.load_base_kw > site.simulator.load_peak_kw:
-        raise r.fail("simulator.load_base_kw", "must be ≤ simulator.load_peak_kw")
     opt = site.optimizer
     if opt.fine_horizon_h > opt.horizon_h:
         raise r.fail("optimizer.fine_horizon_h", f"must be ≤ horizon_h ({opt.horizon_h:g})")
     if opt.hourly_horizon_h is not None and not opt.fine_horizon_h <= opt.hourly_horizon_h <= opt.horizon_h:
         raise r.fail("optimizer.hourly_horizon_h",
                      f"must be between fine_horizon_h ({opt.fine_horizon_h:g}) and horizon_h ({opt.horizon_h:g})")
+    if opt.integer_horizon_h is not None and not 0 < opt.integer_horizon_h <= opt.horizon_h:
+        raise r.fail("optimizer.integer_horizon_h", f"must be > 0 and ≤ horizon_h ({opt.horizon_h:g})")
+    if opt.stored_energy_value_l_per_kwh is not None and (opt.horizon_end != "value"
+                                                         or opt.terminal_soc_pct is not None):
+        raise r.fail("optimizer.stored_energy_value_l_per_kwh",
+                     "applies only when the horizon's end is valued (horizon_end = \"value\", no terminal_soc_pct)")
     if 60 % opt.step_min:
         raise r.fail("optimizer.step_min", "must divide 60 (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60)")

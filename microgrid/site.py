@@ -7,10 +7,14 @@ loader sees a raw dict. Units are in the field names; battery power positive = d
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, TypeAlias
 
 ControlMode = Literal["dry_run", "enabled"]
+DRY_RUN: ControlMode = "dry_run"  #: advisory: control decides and records, writes nothing
+ENABLED: ControlMode = "enabled"  #: control writes setpoints to the devices
+CONTROL_MODES: tuple[ControlMode, ...] = (DRY_RUN, ENABLED)
 HorizonEnd = Literal["value", "start_soc"]
+HORIZON_ENDS: tuple[HorizonEnd, ...] = ("value", "start_soc")  #: ``optimizer.horizon_end`` values
 
 
 @dataclass(frozen=True)
@@ -113,9 +117,15 @@ class Genset:
         """Minimum loading while running. [kW]"""
         return self.rated_kw * self.min_load_pct / 100.0
 
+    def fuel_l(self, energy_kwh: float, run_h: float) -> float:
+        """Fuel burnt making ``energy_kwh`` while running ``run_h`` hours: HOMER's linear curve
+        integrated, ``F0·P_rated·run_h + F1·energy``. Numbers, arrays or linear model expressions.
+        The one fuel rule of the physics, the plans, the baselines and the accounting. [L]"""
+        return self.fuel_f0_l_per_kwh_rated * self.rated_kw * run_h + self.fuel_f1_l_per_kwh * energy_kwh
+
     def fuel_rate_lph(self, power_kw: float, on: bool | float = True) -> float:
-        """Fuel rate by the linear curve. [L/h]"""
-        return float(on) * self.fuel_f0_l_per_kwh_rated * self.rated_kw + self.fuel_f1_l_per_kwh * power_kw
+        """Fuel rate by the linear curve at ``power_kw`` (``on``: running, 0/1). [L/h]"""
+        return self.fuel_l(power_kw, on)
 
 
 @dataclass(frozen=True)
@@ -135,17 +145,22 @@ class ReserveRule:
 
 
 @dataclass(frozen=True)
-class SimulatorSettings:
-    """Knobs of the virtual camp (the physics behind the simulated devices)."""
+class Climate:
+    """The site's climatology: what the PV forecast falls back to over its horizon, and the mean
+    the virtual camp's weather is drawn around."""
 
-    seed: int
-    load_base_kw: float  #: night-time camp load. [kW]
-    load_peak_kw: float  #: afternoon air-conditioning peak. [kW]
-    load_peak_hour: float  #: local solar hour of the peak. [h]
-    load_noise_pct: float  #: std dev of load noise. [%]
     clear_sky_index_mean: float  #: climatological mean clear-sky index. [0..1]
-    cloud_variability: float  #: std dev of the cloud process. [0..1]
+    cloud_variability: float  #: standard deviation of the clear-sky index. [0..1]
     ambient_temp_c: float  #: mean air temperature. [°C]
+
+
+@dataclass(frozen=True)
+class ForecastSettings:
+    """How the service forecasts."""
+
+    #: Load the plan assumes while no load has been measured yet (a new camp, its meter offline).
+    #: None: no plan until a load is measured; the devices stay in their own automatic mode. [kW]
+    cold_start_load_kw: float | None = None
 
 
 @dataclass(frozen=True)
@@ -194,16 +209,17 @@ class Site:
     batteries: tuple[Battery, ...]
     gensets: tuple[Genset, ...]
     load_meters: tuple[LoadMeter, ...]
-    simulator: SimulatorSettings
+    climate: Climate
     optimizer: OptimizerSettings
+    forecast: ForecastSettings = field(default_factory=ForecastSettings)
     source: str = field(default="", compare=False)  #: file the site was loaded from
 
     @property
-    def devices(self) -> tuple[PvArray | Battery | Genset | LoadMeter, ...]:
+    def devices(self) -> tuple[Device, ...]:
         """Every device, in file order by kind."""
         return (*self.pv_arrays, *self.batteries, *self.gensets, *self.load_meters)
 
-    def device(self, name: str) -> PvArray | Battery | Genset | LoadMeter:
+    def device(self, name: str) -> Device:
         for d in self.devices:
             if d.name == name:
                 return d
@@ -218,7 +234,10 @@ class Site:
         return sum(g.rated_kw for g in self.gensets)
 
 
-def device_kind(device: PvArray | Battery | Genset | LoadMeter) -> str:
+Device: TypeAlias = PvArray | Battery | Genset | LoadMeter
+
+
+def device_kind(device: Device) -> str:
     """The measurement name (docs/architecture.md §4) of a device's readings."""
     return {PvArray: "pv_inverter", Battery: "battery", Genset: "genset",
             LoadMeter: "load_meter"}[type(device)]

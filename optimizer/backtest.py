@@ -1,10 +1,11 @@
-"""Rolling-horizon backtest: a strategy operates the virtual camp's physics over simulated days.
+"""Rolling-horizon backtest: a strategy operates the plant's step model over simulated days.
 
 The loop is the live service's plan and control loops without Modbus or clocks (pure, no I/O):
 
-1. The camp's conditions come from :func:`~microgrid.simulator.physics.generate_conditions`
-   (seeded), with ``warmup_days`` of history before ``start`` that the realistic forecasters
-   learn from (not simulated, not counted) and one horizon after the end (perfect forecasts).
+1. The camp's conditions come from the :class:`~microgrid.plant.conditions.ConditionsSource` the
+   caller passes (the virtual camp's seeded weather and load, or measured history), with
+   ``warmup_days`` of history before ``start`` that the realistic forecasters learn from (not
+   simulated, not counted) and one horizon after the end (perfect forecasts).
 2. At every re-plan time (``replan_every_min``) the planner gets :class:`PlanInputs` for
    ``site.optimizer.horizon_h`` from the forecast — ``"perfect"``: the truth;
    ``"realistic"``: the load p50 and the PV quantile the site trusts (:mod:`optimizer.trusted_pv`)
@@ -12,12 +13,10 @@ The loop is the live service's plan and control loops without Modbus or clocks (
    simulated history, past values only) — and the :class:`PlanState` of the
    physics' :class:`CampState`. One planner object serves the whole run, so the MILP re-solves
    its model in place.
-3. Every physics step until the next re-plan: ``setpoints_for_step(site, plan, index)`` (the
-   mapping the live control loop writes), then the control loop's guards on the last
-   measured load, PV and SOC (:func:`~optimizer.setpoints.guard_full_battery`,
-   :func:`~optimizer.setpoints.guard_empty_battery`, :func:`~optimizer.setpoints.guard_reserve`),
-   and ``dispatch_step`` with the *actual* load
-   and PV.
+3. Every physics step until the next re-plan: the live control loop's chain
+   (:func:`optimizer.setpoints.step_at`, then :func:`optimizer.guards.control_setpoints`: the
+   plan step's setpoints and the two guards on the last measured load, PV and SOC), and the
+   kernel's step model (:func:`microgrid.plant.dispatch_step`) with the *actual* load and PV.
 
 Rule-based strategies (load following, cycle charging) are HOMER's rules: they decide each step
 from the load and PV of that step and have no look-ahead. With ``rules_on_measured=True`` (the
@@ -43,28 +42,17 @@ import pandas as pd
 
 from forecasts.rolling import RollingForecaster
 from microgrid.errors import InputError
-from microgrid.simulator.autostart import camp_soc_pct
-from microgrid.simulator.physics import (
-    CampState,
-    Setpoints,
-    StepResult,
-    battery_limits_kw,
-    dispatch_step,
-    generate_conditions,
-    pv_column,
-)
+from microgrid.plant import CampState, Setpoints, StepResult, dispatch_step
+from microgrid.plant.battery import battery_reserve_kw, capacity_weighted_soc_pct, stored_energy_to_restore_kwh
+from microgrid.plant.conditions import ConditionsSource, pv_column
+from microgrid.plant.reserve import reserve_shortfall_kw as rule_shortfall_kw
 from microgrid.site import Site
 from optimizer.backtest_report import BacktestResult
+from optimizer.guards import Measured, control_setpoints
 from optimizer.model import MilpOptions
 from optimizer.plan import Plan, PlanInputs, PlanState
 from optimizer.planner import STRATEGIES, make_planner
-from optimizer.setpoints import (
-    guard_empty_battery,
-    guard_full_battery,
-    guard_reserve,
-    setpoints_for_step,
-    step_at,
-)
+from optimizer.setpoints import step_at
 from optimizer.trusted_pv import trusted_pv_kw
 
 __all__ = ["FORECASTS", "WARMUP_DAYS", "backtest", "reserve_shortfall_kw", "soc_change_l"]
@@ -76,8 +64,8 @@ WARMUP_DAYS = 14
 Progress = Callable[[int, int], None]
 
 
-def backtest(site: Site, *, start: datetime, days: float, strategy: str = "milp",
-             forecast: str = "perfect", seed: int | None = None, replan_every_min: float = 15,
+def backtest(site: Site, conditions: ConditionsSource, *, start: datetime, days: float, strategy: str = "milp",
+             forecast: str = "perfect", replan_every_min: float = 15,
              step_min: float | None = None, horizon_h: float | None = None,
              warmup_days: float = WARMUP_DAYS, milp_options: MilpOptions | None = None,
              rules_on_measured: bool = True, keep_steps: bool = False, spinup_days: float = 0.0,
@@ -87,6 +75,8 @@ def backtest(site: Site, *, start: datetime, days: float, strategy: str = "milp"
     Parameters
     ----------
     site : Site
+    conditions : ConditionsSource
+        The actual load and available PV per array (the same values for any window).
     start : datetime
         First simulated instant, timezone-aware, on the planning grid. [UTC]
     days : float
@@ -95,8 +85,6 @@ def backtest(site: Site, *, start: datetime, days: float, strategy: str = "milp"
         ``"milp"``, ``"load-following"`` or ``"cycle-charging"``.
     forecast : str
         ``"perfect"`` (the truth) or ``"realistic"`` (rolling p50 forecasts).
-    seed : int, optional
-        Seed of the conditions (default ``site.simulator.seed``).
     replan_every_min : float
         Re-plan interval, a multiple of the planning step, 15..60 in normal use. [min]
     step_min : float, optional
@@ -138,13 +126,12 @@ def backtest(site: Site, *, start: datetime, days: float, strategy: str = "milp"
     if abs(spin_steps * grid.step_min - spinup_days * 1440) > 1e-6 or spin_steps % grid.replan_every:
         raise InputError(f"spinup_days {spinup_days:g} must be a whole number of re-plan intervals "
                          f"({grid.replan_every_min:g} min)", column="spinup_days")
-    seed = site.simulator.seed if seed is None else int(seed)
-    truth = _Truth(site, grid, seed)
+    truth = _Truth(site, grid, conditions)
     reactive = strategy != "milp" and rules_on_measured
     source = None if reactive else _ForecastSource(site, grid, truth, forecast)
     planner = make_planner(site, strategy, milp_options=milp_options)
     camp = CampState.initial(site)
-    meter = _Meter(site, grid, strategy, "measured" if reactive else forecast, seed, keep_steps)
+    meter = _Meter(site, grid, strategy, "measured" if reactive else forecast, conditions.seed, keep_steps)
     plan: Plan | None = None
     load_kw, pv_kw = float(truth.load_kw[0]), sum(truth.pv_kw(0).values())  # measured at the start
     for k in range(grid.steps):
@@ -154,20 +141,17 @@ def backtest(site: Site, *, start: datetime, days: float, strategy: str = "milp"
         if reactive:  # the rule and the guards both see this step's measurements
             load_kw, pv_kw = float(truth.load_kw[k]), float(truth.pv_total_kw[k])
             plan = meter.count_plan(planner.plan(truth.step_inputs(k, when), PlanState.from_camp_state(camp)))
-        elif k % grid.replan_every == 0:
+        elif k % grid.replan_every == 0 and source is not None:
             inputs = source.inputs(grid.plan_row(k), when)
             plan = meter.count_plan(planner.plan(inputs, PlanState.from_camp_state(camp)))
-        index = step_at(plan, when)
-        if index is None:  # cannot happen: every plan covers the interval until the next one
-            raise InputError(f"plan issued {plan.time[0].isoformat()} does not cover {when.isoformat()}")
-        setpoints = guard_empty_battery(site, guard_full_battery(site, setpoints_for_step(site, plan, index),
-                                                                 camp.soc_pct),
-                                        camp.soc_pct, load_kw - pv_kw, look_ahead_h=grid.dt_h)
-        setpoints = guard_reserve(site, setpoints, camp.soc_pct, load_kw, pv_kw, look_ahead_h=grid.dt_h)
-        soc_before = dict(camp.soc_pct)
+        index = None if plan is None else step_at(plan, when)
+        if plan is None or index is None:  # cannot happen: every plan covers the interval until the next one
+            raise InputError(f"no plan covers {when.isoformat()}")
+        setpoints = control_setpoints(site, plan, index, Measured(camp.soc_pct, load_kw, pv_kw),
+                                      look_ahead_h=grid.dt_h)
         camp, res = dispatch_step(site, camp, truth.load_kw[k], truth.pv_kw(k), setpoints, grid.dt_h)
         load_kw, pv_kw = res.load_kw, res.pv_kw  # measured: what the guards see at the next step
-        meter.add_step(when, res, setpoints, soc_before)
+        meter.add_step(when, res, setpoints)
         if progress is not None:
             progress(k + 1, grid.steps)
     return meter.finish(camp, time.perf_counter() - t_wall)
@@ -232,12 +216,12 @@ class _Truth:
     """The actual load and PV: at the physics step (from ``start``) and on the planning grid
     (from ``start`` − warm-up to the end + one horizon)."""
 
-    def __init__(self, site: Site, grid: _Grid, seed: int):
+    def __init__(self, site: Site, grid: _Grid, conditions: ConditionsSource):
         self.site = site
         plan_step = timedelta(minutes=grid.plan_min)
         first = grid.start - grid.warm_plan * plan_step
         rows = grid.warm_plan + int(math.ceil(grid.steps / grid.per_plan)) + grid.horizon
-        fine = generate_conditions(site, first, rows * grid.per_plan, grid.step_min, seed)
+        fine = conditions.frame(first, rows * grid.per_plan, grid.step_min)
         self.plan_frame = (fine if grid.per_plan == 1 else
                            fine.resample(plan_step, origin=pd.Timestamp(first)).mean())
         phys = fine.iloc[grid.warm_plan * grid.per_plan:][: grid.steps]
@@ -281,27 +265,26 @@ class _ForecastSource:
         return PlanInputs.regular(when, self.grid.plan_min, load, pv)
 
 
-def reserve_shortfall_kw(site: Site, res: StepResult, setpoints: Setpoints,
-                         soc_before_pct: dict[str, float]) -> float:
+def reserve_shortfall_kw(site: Site, res: StepResult, setpoints: Setpoints) -> float:
     """Operating reserve the camp did not hold during a physics step. [kW]
 
-    HOMER's rule, measured on what the devices did: online genset headroom (rating − output)
-    plus the discharge each battery could still add (its limit under the setpoints and the SOC
-    at the start of the step, minus what it delivered) must cover ``reserve.load_pct`` % of
-    the load plus ``reserve.pv_pct`` % of the PV fed.
+    HOMER's rule (:mod:`microgrid.plant.reserve`), measured on what the devices did: online
+    genset headroom (rating − output) plus the discharge each battery could still add on top of
+    what it delivered (:func:`~microgrid.plant.battery.battery_reserve_kw` under its limit
+    setpoint, from its SOC at the end of the step) must cover the rule's reserve.
     """
     headroom = sum(g.rated_kw - res.genset_kw[g.name] for g in site.gensets if res.genset_on[g.name])
-    for b in site.batteries:
-        _, dis_kw = battery_limits_kw(b, soc_before_pct[b.name], setpoints, res.dt_h)
-        headroom += max(dis_kw - res.battery_kw[b.name], 0.0)
-    need = site.reserve.load_pct / 100.0 * res.load_kw + site.reserve.pv_pct / 100.0 * res.pv_kw
-    return max(need - headroom, 0.0)
+    headroom += sum(battery_reserve_kw(b, res.soc_pct[b.name], res.battery_kw[b.name], res.dt_h,
+                                       discharge_limit_kw=setpoints.battery_discharge_limit_kw.get(b.name))
+                    for b in site.batteries)
+    return rule_shortfall_kw(site.reserve, res.load_kw, res.pv_kw, headroom)
 
 
 class _Meter:
     """Accumulates the figures of :class:`BacktestResult` step by step."""
 
-    def __init__(self, site: Site, grid: _Grid, strategy: str, forecast: str, seed: int, keep_steps: bool):
+    def __init__(self, site: Site, grid: _Grid, strategy: str, forecast: str, seed: int | None,
+                 keep_steps: bool):
         self.site, self.keep, self.grid = site, keep_steps, grid
         end = grid.start + grid.steps * grid.step
         self.r = BacktestResult(site=site.name, strategy=strategy, forecast=forecast, start=grid.start,
@@ -332,8 +315,7 @@ class _Meter:
             self.reasons[plan.reason[:160]] += 1
         return plan
 
-    def add_step(self, when: datetime, res: StepResult, setpoints: Setpoints,
-                 soc_before: dict[str, float]) -> None:
+    def add_step(self, when: datetime, res: StepResult, setpoints: Setpoints) -> None:
         if not self.counting:
             return
         r, dt = self.r, res.dt_h
@@ -349,7 +331,7 @@ class _Meter:
                 r.battery_discharge_kwh += p * dt
             else:
                 r.battery_charge_kwh -= p * dt
-        short = reserve_shortfall_kw(self.site, res, setpoints, soc_before)
+        short = reserve_shortfall_kw(self.site, res, setpoints)
         if short > 1e-6:
             r.reserve_shortfall_kwh += short * dt
             r.reserve_shortfall_h += dt
@@ -381,10 +363,9 @@ def soc_change_l(site: Site, soc_start_pct: dict[str, float], soc_end_pct: dict[
     if not site.gensets:
         return 0.0
     f1 = min(g.fuel_f1_l_per_kwh for g in site.gensets)
-    return sum((soc_start_pct[b.name] - soc_end_pct[b.name]) / 100.0 * b.capacity_kwh * f1
-               / b.charge_efficiency for b in site.batteries)
+    return f1 * stored_energy_to_restore_kwh(site.batteries, soc_start_pct, soc_end_pct)
 
 
 def _soc(site: Site, camp: CampState) -> float:
-    soc = camp_soc_pct(site, camp.soc_pct)
+    soc = capacity_weighted_soc_pct(site.batteries, camp.soc_pct)
     return math.nan if soc is None else float(soc)

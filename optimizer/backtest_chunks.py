@@ -21,8 +21,10 @@ from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from microgrid.errors import InputError
+from microgrid.plant.conditions import ConditionsSource
 from microgrid.site import Site
 from optimizer.backtest import backtest
 from optimizer.backtest_report import BacktestResult
@@ -92,14 +94,17 @@ def merge_results(results: list[BacktestResult], wall_s: float = math.nan) -> Ba
     return out
 
 
-def backtest_chunks(site: Site, *, start: datetime, days: float, chunks: int | None = None,
+def backtest_chunks(site: Site, conditions: ConditionsSource, *, start: datetime, days: float,
+                    chunks: int | None = None,
                     jobs: int | None = None, spinup_days: float = SPINUP_DAYS,
-                    milp_options: MilpOptions | None = None, **kw) -> BacktestResult:
+                    milp_options: MilpOptions | None = None, **kw: Any) -> BacktestResult:
     """:func:`~optimizer.backtest.backtest` over ``days`` as ``chunks`` parts in ``jobs`` processes.
 
     Parameters
     ----------
     site : Site
+    conditions : ConditionsSource
+        The actual load and PV (picklable: each process rebuilds the values it needs).
     start : datetime
         First counted instant (UTC).
     days : float
@@ -113,7 +118,7 @@ def backtest_chunks(site: Site, *, start: datetime, days: float, chunks: int | N
         Uncounted days before each chunk but the first. [d]
     milp_options : MilpOptions, optional
     **kw
-        Passed to :func:`~optimizer.backtest.backtest` (strategy, forecast, seed, replan_every_min,
+        Passed to :func:`~optimizer.backtest.backtest` (strategy, forecast, replan_every_min,
         horizon_h, ...); not ``progress``.
 
     Returns
@@ -130,15 +135,15 @@ def backtest_chunks(site: Site, *, start: datetime, days: float, chunks: int | N
     calls = [dict(kw, start=s, days=d, spinup_days=0.0 if i == 0 else spinup_days, milp_options=opts)
              for i, (s, d) in enumerate(parts)]
     if jobs == 1 or len(calls) == 1:
-        results = [backtest(site, **c) for c in calls]
+        results = [backtest(site, conditions, **c) for c in calls]
     else:
         # spawned, not forked: HiGHS fixes its thread count at its first solve in a process, and a
         # forked child inherits the parent's (then ``threads=1`` makes every solve fail)
         with ProcessPoolExecutor(max_workers=min(jobs, len(calls)),
                                  mp_context=multiprocessing.get_context("spawn")) as pool:
-            results = list(pool.map(_run, [site] * len(calls), calls))
+            results = list(pool.map(_run, [site] * len(calls), [conditions] * len(calls), calls))
     return merge_results(results, wall_s=time.perf_counter() - t0)
 
 
-def _run(site: Site, call: dict) -> BacktestResult:
-    return backtest(site, **call)
+def _run(site: Site, conditions: ConditionsSource, call: dict[str, Any]) -> BacktestResult:
+    return backtest(site, conditions, **call)

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from microgrid.accounting import renewable_fraction_pct
-from microgrid.simulator.physics import StepResult
+from microgrid.plant import StepResult
 
 
 def percentile_s(values: list[float], q: float) -> float:
@@ -36,7 +36,8 @@ class BacktestResult:
         Simulated period ``[start, end)``, UTC.
     step_min, replan_every_min, horizon_h : float
         Physics step [min], re-plan interval [min], planning horizon [h].
-    seed : int
+    seed : int or None
+        Seed of synthetic conditions (None for measured ones).
         Seed of the simulated weather and load.
     load_kwh : float
         Load demanded. [kWh]
@@ -83,7 +84,7 @@ class BacktestResult:
     step_min: float
     replan_every_min: float
     horizon_h: float
-    seed: int
+    seed: int | None
     load_kwh: float = 0.0
     served_kwh: float = 0.0
     unserved_kwh: float = 0.0

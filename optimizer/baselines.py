@@ -11,15 +11,17 @@ respected; min down time too, unless a start is the only way to serve the load.
 
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from microgrid.site import Battery, Genset, Site
+from microgrid.plant.battery import battery_flows_kw, battery_limits_kw, battery_reserve_kw, soc_step_pct
+from microgrid.plant.gensets import least_fuel_units, share_by_rating
+from microgrid.plant.reserve import reserve_required_kw, reserve_shortfall_kw
+from microgrid.site import Site
 from optimizer.costs import plan_objective_l
-from optimizer.plan import Plan, PlanInputs, PlanState, soc_after_pct
+from optimizer.plan import Plan, PlanInputs, PlanState, PlanStatus
 
 
 @dataclass(frozen=True)
@@ -41,39 +43,8 @@ class RuleOptions:
     soc_guard_pct: float | None = None
 
 
-def _bat_limits(b: Battery, soc: float, dt: float, floor_pct: float, ceil_pct: float) -> tuple[float, float]:
-    """Max discharge and max charge power for one step from power and SOC limits. [kW]"""
-    above = max(0.0, (soc - floor_pct) / 100.0 * b.capacity_kwh)
-    below = max(0.0, (ceil_pct - soc) / 100.0 * b.capacity_kwh)
-    return (min(b.discharge_power_kw, above * b.discharge_efficiency / dt),
-            min(b.charge_power_kw, below / (b.charge_efficiency * dt)))
-
-
-def _choose_units(free: list[Genset], forced: list[Genset], need_kw: float, serve_kw: float) -> list[Genset]:
-    """Forced units plus the least-fuel subset of ``free`` whose total rating covers ``need_kw``."""
-    base = sum(g.rated_kw for g in forced)
-    best, best_fuel = None, math.inf
-    for r in range(len(free) + 1):
-        for combo in itertools.combinations(free, r):
-            units = forced + list(combo)
-            rated = base + sum(g.rated_kw for g in combo)
-            if rated < need_kw - 1e-9 or not units and need_kw > 1e-9:
-                continue
-            fuel = sum(g.fuel_rate_lph(max(g.min_kw, min(serve_kw, rated) * g.rated_kw / rated)) for g in units) \
-                if units else 0.0
-            if fuel < best_fuel - 1e-12:
-                best, best_fuel = units, fuel
-    return best if best is not None else forced + free
-
-
-def _share(units: list[Genset], power_kw: float) -> dict[str, float]:
-    """Split power between running units in proportion to rating, each within [min, rated]."""
-    rated = sum(g.rated_kw for g in units)
-    return {g.name: min(g.rated_kw, max(g.min_kw, power_kw * g.rated_kw / rated)) for g in units}
-
-
 def rule_plan(site: Site, inputs: PlanInputs, state: PlanState, options: RuleOptions, strategy: str,
-              status: str = "feasible", reason: str = "") -> Plan:
+              status: PlanStatus = "feasible", reason: str = "") -> Plan:
     """Simulate the rule step by step over ``inputs`` and return the plan."""
     n = len(inputs)
     on = {g.name: bool(state.genset_on[g.name]) for g in site.gensets}
@@ -97,16 +68,14 @@ def rule_plan(site: Site, inputs: PlanInputs, state: PlanState, options: RuleOpt
             on[g.name] = now_on
             g_on[g.name][t], g_kw[g.name][t] = float(now_on), gen.get(g.name, 0.0)
             out["fuel"][t] += g.fuel_rate_lph(g_kw[g.name][t], now_on) * dt
-        res_kw = 0.0
+        headroom = sum(g.rated_kw - gen[g.name] for g in site.gensets if g.name in gen)
         for b in site.batteries:
             p = bat[b.name]
-            soc[b.name] = soc_after_pct(b, soc[b.name], p, dt)
+            soc[b.name] = soc_step_pct(b, soc[b.name], p, dt)
             b_kw[b.name][t], b_soc[b.name][t] = p, soc[b.name]
-            res_kw += min(b.discharge_power_kw - p, max(0.0, soc[b.name] - b.soc_min_pct) / 100
-                          * b.capacity_kwh * b.discharge_efficiency / dt)
-        headroom = sum(g.rated_kw - gen[g.name] for g in site.gensets if g.name in gen) + max(res_kw, 0.0)
-        need = site.reserve.load_pct / 100 * load + site.reserve.pv_pct / 100 * pv_used
-        out["pv"][t], out["unserved"][t], out["short"][t] = pv_used, unserved, max(0.0, need - headroom)
+            headroom += battery_reserve_kw(b, soc[b.name], p, dt)
+        out["pv"][t], out["unserved"][t] = pv_used, unserved
+        out["short"][t] = reserve_shortfall_kw(site.reserve, load, pv_used, headroom)
     plan = Plan(time=inputs.time, dt_h=inputs.dt_h, load_kw=inputs.load_kw, pv_used_kw=out["pv"],
                 pv_curtailed_kw=inputs.pv_available_kw - out["pv"], battery_kw=b_kw, soc_pct=b_soc,
                 genset_on=g_on, genset_kw=g_kw, fuel_l=out["fuel"], unserved_kw=out["unserved"],
@@ -125,26 +94,27 @@ def _step_gensets(site: Site, options: RuleOptions, on: dict, age_min: dict, soc
     dis_max = ch_max = ch_set = 0.0
     for b in site.batteries:
         guard = b.soc_min_pct if options.soc_guard_pct is None else max(b.soc_min_pct, options.soc_guard_pct)
-        d, c = _bat_limits(b, soc[b.name], dt, guard, b.soc_max_pct)
+        c, d = battery_limits_kw(b, soc[b.name], dt, floor_pct=guard)
         dis_max, ch_max = dis_max + d, ch_max + c
-        ch_set += _bat_limits(b, soc[b.name], dt, guard, min(options.setpoint_soc_pct, b.soc_max_pct))[1]
+        ch_set += battery_limits_kw(b, soc[b.name], dt, floor_pct=guard,
+                                    ceil_pct=min(options.setpoint_soc_pct, b.soc_max_pct))[0]
     net = load - pv
-    reserve = site.reserve.load_pct / 100 * load + site.reserve.pv_pct / 100 * min(pv, load + ch_max)
+    reserve = reserve_required_kw(site.reserve, load, min(pv, load + ch_max))
     cycling = options.cycle_charging and any(on.values()) and ch_set > 1e-6
     if net + reserve <= dis_max + 1e-9 and not cycling:
         units = forced
     else:
         need = max(net, net + reserve - dis_max)
         keep = [g for g in free if on[g.name]] if cycling else []
-        units = _choose_units([g for g in free if g not in keep], forced + keep, need, max(net, 0.0))
+        units = least_fuel_units([g for g in free if g not in keep], forced + keep, need, max(net, 0.0))
         if sum(g.rated_kw for g in units) < net - dis_max - 1e-9:  # emergency: ignore min down time
-            units = _choose_units(free + blocked, forced, need, max(net, 0.0))
+            units = least_fuel_units(free + blocked, forced, need, max(net, 0.0))
     if not units:
         return {}
     target = max(net, 0.0) + (ch_set if options.cycle_charging else 0.0)
     if not options.cycle_charging and net > sum(g.rated_kw for g in units):
         target = net
-    return _share(units, target)
+    return share_by_rating(units, target)
 
 
 def _step_battery(site: Site, soc: dict, dt: float, residual_kw: float, pv: float
@@ -153,19 +123,10 @@ def _step_battery(site: Site, soc: dict, dt: float, residual_kw: float, pv: floa
 
     ``residual_kw`` = load − genset output; PV covers it first, then the batteries.
     """
-    limits = {b.name: _bat_limits(b, soc[b.name], dt, b.soc_min_pct, b.soc_max_pct) for b in site.batteries}
+    limits = {b.name: battery_limits_kw(b, soc[b.name], dt) for b in site.batteries}
     need = residual_kw - pv
-    out = {b.name: 0.0 for b in site.batteries}
+    out = battery_flows_kw(site.batteries, limits, need)
     if need >= 0:
-        cap = sum(d for d, _ in limits.values())
-        give = min(need, cap)
-        for b in site.batteries:
-            out[b.name] = give * limits[b.name][0] / cap if cap > 0 else 0.0
-        return out, pv, need - give
-    surplus = -need
-    cap = sum(c for _, c in limits.values())
-    take = min(surplus, cap)
-    for b in site.batteries:
-        out[b.name] = -take * limits[b.name][1] / cap if cap > 0 else 0.0
-    pv_used = max(0.0, pv - (surplus - take))
-    return out, pv_used, 0.0
+        return out, pv, max(0.0, need - sum(d for _, d in limits.values()))
+    surplus, room = -need, sum(c for c, _ in limits.values())
+    return out, max(0.0, pv - max(0.0, surplus - room)), 0.0

@@ -12,7 +12,7 @@ import numpy as np
 import pyomo.environ as pyo
 
 from microgrid.site import Site
-from optimizer.plan import Plan, PlanInputs, PlanState, soc_after_pct
+from optimizer.plan import Plan, PlanInputs, PlanState
 from optimizer.solve import SolveResult
 
 SIMULTANEOUS_TOL_KW = 1e-3
@@ -69,11 +69,11 @@ def repair_battery(site: Site, state: PlanState, dt_h: np.ndarray, ch: dict, dis
         soc, out = state.soc_pct[b.name], np.empty(len(dt_h))
         for t, dt in enumerate(dt_h):
             p = float(battery_kw[b.name][t])
-            if p < 0 and soc_after_pct(b, soc, p, dt) > max(b.soc_max_pct, soc) + 1e-9:
+            if p < 0 and b.soc_after_pct(soc, p, dt) > max(b.soc_max_pct, soc) + 1e-9:
                 p_fit = -max(0.0, b.soc_max_pct - soc) / 100 * b.capacity_kwh / (b.charge_efficiency * dt)
                 _shed_supply(genset_kw, pv_used, t, p_fit - p)
                 battery_kw[b.name][t] = p = p_fit
-            soc = soc_after_pct(b, soc, p, float(dt))
+            soc = b.soc_after_pct(soc, p, float(dt))
             out[t] = soc
         soc_pct[b.name] = out
     return battery_kw, soc_pct
@@ -94,6 +94,6 @@ def soc_trajectory(battery, soc0_pct: float, battery_kw: np.ndarray, dt_h: np.nd
     """SOC at the end of each step for a net battery power series (+ discharge). [%]"""
     out, soc = np.empty(len(battery_kw)), soc0_pct
     for t, (p, dt) in enumerate(zip(battery_kw, dt_h)):
-        soc = soc_after_pct(battery, soc, float(p), float(dt))
+        soc = battery.soc_after_pct(soc, float(p), float(dt))
         out[t] = soc
     return out

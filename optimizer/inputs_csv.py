@@ -3,26 +3,39 @@
 ``time`` is ISO 8601 in UTC (``Z`` or ``+00:00``), the start of each step, on a regular grid.
 Every problem raises :class:`~microgrid.errors.InputError` naming the file, the row (the line
 number in the file, header = 1) and the column.
+
+For a site (:func:`read_plan_inputs`, what ``microgrid plan`` reads) the file must also be a plan
+the optimizer can make: at most :data:`MAX_HORIZON_H` long (checked while reading, before any
+model is built), on a step that divides an hour into whole minutes (1, 2, 3, 4, 5, 6, 10, 12,
+15, 20, 30 or 60 min, as ``optimizer.step_min``), and with no load or PV beyond
+:data:`MAGNITUDE_FACTOR` times what the site has installed.
 """
 
 from __future__ import annotations
 
-import csv
-import math
-from datetime import datetime, timedelta
-from difflib import get_close_matches
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
 
 from microgrid.errors import InputError
+from microgrid.series_csv import SeriesCsv, read_series_csv
+from microgrid.site import Site
 from optimizer.plan import PlanInputs
 
+__all__ = ["COLUMNS", "MAX_HORIZON_H", "MAGNITUDE_FACTOR", "read_inputs_csv", "read_plan_inputs"]
+
 COLUMNS = ("time", "load_kw", "pv_available_kw")
+#: The longest plan ``microgrid plan`` makes: 14 days (the longest ``optimizer.horizon_h``). [h]
+MAX_HORIZON_H = 14 * 24
+#: A load or PV value above this many times the site's installed capacity is an input error.
+MAGNITUDE_FACTOR = 10.0
+#: The finest step a plan input may have. [min]
+_MIN_STEP_MIN = 1
 
 
 def read_inputs_csv(path: str | Path, default_step_min: float = 15.0) -> PlanInputs:
-    """Parse IN.csv into :class:`PlanInputs`.
+    """Parse IN.csv into :class:`PlanInputs` (:func:`microgrid.series_csv.read_series_csv`).
 
     Parameters
     ----------
@@ -30,84 +43,59 @@ def read_inputs_csv(path: str | Path, default_step_min: float = 15.0) -> PlanInp
         The CSV file.
     default_step_min : float
         Step length when the file has a single row. [min]
+
+    Raises
+    ------
+    InputError
+        Naming the file, row and column (see :func:`~microgrid.series_csv.read_series_csv`); also
+        a gap or irregular step.
     """
-    path = str(path)
-    try:
-        with open(path, newline="", encoding="utf-8") as f:
-            rows = list(csv.reader(f))
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}", path=path) from exc
-    if not rows:
-        raise InputError("empty file; expected a header: " + ",".join(COLUMNS), path=path, row=1)
-    header = [h.strip() for h in rows[0]]
-    _check_header(path, header)
-    idx = {c: header.index(c) for c in COLUMNS}
-    times, load, pv, lines = [], [], [], []
-    for line, row in enumerate(rows[1:], start=2):
-        if not any(cell.strip() for cell in row):
-            continue
-        if len(row) != len(header):
-            raise InputError(f"{len(row)} fields, header has {len(header)}", path=path, row=line)
-        lines.append(line)
-        times.append(_parse_time(path, line, row[idx["time"]]))
-        load.append(_parse_kw(path, line, "load_kw", row[idx["load_kw"]]))
-        pv.append(_parse_kw(path, line, "pv_available_kw", row[idx["pv_available_kw"]]))
-    if not times:
-        raise InputError("no data rows", path=path, row=2)
-    step = _check_grid(path, times, lines, default_step_min)
-    return PlanInputs(tuple(times), np.full(len(times), step.total_seconds() / 3600.0),
-                      np.array(load), np.array(pv))
+    table = read_series_csv(path, COLUMNS[1:])
+    return _inputs(table, table.regular_step(timedelta(minutes=default_step_min)))
 
 
-def _check_header(path: str, header: list[str]) -> None:
-    for col in header:
-        if col not in COLUMNS:
-            hint = get_close_matches(col, COLUMNS, n=1, cutoff=0.4)
-            raise InputError(f"unknown column{f'; did you mean {hint[0]!r}?' if hint else ''} "
-                             f"(expected {', '.join(COLUMNS)})", path=path, row=1, column=col)
-    for col in COLUMNS:
-        if col not in header:
-            raise InputError(f"missing column (expected {', '.join(COLUMNS)})", path=path, row=1, column=col)
+def read_plan_inputs(path: str | Path, site: Site) -> PlanInputs:
+    """Parse IN.csv for a plan of ``site``: :func:`read_inputs_csv` plus the horizon, step and
+    magnitude checks of the module docstring.
+
+    Raises
+    ------
+    InputError
+        Naming the file, row and column: a row :data:`MAX_HORIZON_H` or more after the first
+        (the file is read no further), a step that does not divide an hour into whole minutes,
+        a load or PV value beyond :data:`MAGNITUDE_FACTOR` × the site's installed capacity.
+    """
+    note = f" (microgrid plan plans at most {MAX_HORIZON_H // 24} days; cut the file)"
+    table = read_series_csv(path, COLUMNS[1:], max_span=timedelta(hours=MAX_HORIZON_H),
+                            max_rows=MAX_HORIZON_H * 60 // _MIN_STEP_MIN, limit_note=note)
+    step = table.regular_step(timedelta(minutes=site.optimizer.step_min))
+    minutes = step.total_seconds() / 60.0
+    if len(table.times) > 1 and (minutes != int(minutes) or 60 % int(minutes)):
+        raise InputError(f"step of {step} between rows; a plan's step must divide an hour into whole "
+                         f"minutes (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30 or 60 min)",
+                         path=table.path, row=table.lines[1], column="time")
+    _check_magnitudes(table, site)
+    return _inputs(table, step)
 
 
-def _parse_time(path: str, line: int, text: str) -> datetime:
-    text = text.strip()
-    try:
-        t = datetime.fromisoformat(text)
-    except ValueError:
-        raise InputError(f"not an ISO 8601 time: {text!r}", path=path, row=line, column="time") from None
-    if t.tzinfo is None:
-        raise InputError(f"time {text!r} has no UTC offset; write it as UTC with 'Z' or '+00:00'",
-                         path=path, row=line, column="time")
-    if t.utcoffset() != timedelta(0):
-        raise InputError(f"time {text!r} is not UTC (offset {t.utcoffset()}); convert to UTC",
-                         path=path, row=line, column="time")
-    return t
+def _check_magnitudes(table: SeriesCsv, site: Site) -> None:
+    """Load beyond MAGNITUDE_FACTOR × (gensets + PV + battery discharge), PV beyond
+    MAGNITUDE_FACTOR × the PV's kWp: an error at the first such row."""
+    installed_kw = site.genset_kw + site.pv_kwp + sum(b.discharge_power_kw for b in site.batteries)
+    for column, limit_kw, what in (
+            ("load_kw", MAGNITUDE_FACTOR * installed_kw,
+             f"the {installed_kw:g} kW of gensets, PV and battery the site has installed"),
+            ("pv_available_kw", MAGNITUDE_FACTOR * site.pv_kwp, f"the site's {site.pv_kwp:g} kWp of PV")):
+        values = table.columns[column]
+        over = np.flatnonzero(values > limit_kw)
+        if over.size:
+            i = int(over[0])
+            raise InputError(f"{values[i]:g} kW is more than {MAGNITUDE_FACTOR:g} × {what} "
+                             f"(site {site.name!r}); is the unit W instead of kW?",
+                             path=table.path, row=table.lines[i], column=column)
 
 
-def _parse_kw(path: str, line: int, column: str, text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise InputError(f"not a number: {text.strip()!r}", path=path, row=line, column=column) from None
-    if not math.isfinite(value):
-        raise InputError(f"missing or infinite value: {text.strip()!r}", path=path, row=line, column=column)
-    if value < 0:
-        raise InputError(f"negative power {value:g} kW", path=path, row=line, column=column)
-    return value
-
-
-def _check_grid(path: str, times: list[datetime], lines: list[int], default_step_min: float) -> timedelta:
-    """The regular step of the series; a gap or irregular step is an error at its row."""
-    if len(times) == 1:
-        return timedelta(minutes=default_step_min)
-    step = times[1] - times[0]
-    for i in range(1, len(times)):
-        d = times[i] - times[i - 1]
-        if d <= timedelta(0):
-            raise InputError(f"time {times[i].isoformat()} does not follow {times[i - 1].isoformat()}",
-                             path=path, row=lines[i], column="time")
-        if d != step:
-            raise InputError(f"gap or irregular step: {d} after {times[i - 1].isoformat()}, "
-                             f"expected {step}", path=path, row=lines[i], column="time")
-    return step
+def _inputs(table: SeriesCsv, step: timedelta) -> PlanInputs:
+    n = len(table.times)
+    return PlanInputs(table.times, np.full(n, step.total_seconds() / 3600.0),
+                      table.columns["load_kw"], table.columns["pv_available_kw"])

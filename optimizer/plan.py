@@ -16,7 +16,9 @@ import numpy as np
 import pandas as pd
 
 from microgrid.errors import PlanError
-from microgrid.site import Battery, Site
+from microgrid.plant import CampState
+from microgrid.plant.battery import capacity_weighted_soc_pct
+from microgrid.site import Site
 
 PlanStatus = Literal["optimal", "feasible", "fallback"]
 
@@ -59,8 +61,8 @@ class PlanInputs:
             raise PlanError("PlanInputs: dt_h must be > 0, load_kw and pv_available_kw >= 0")
 
     @classmethod
-    def regular(cls, start: datetime, step_min: float, load_kw: Sequence[float],
-                pv_available_kw: Sequence[float]) -> "PlanInputs":
+    def regular(cls, start: datetime, step_min: float, load_kw: Sequence[float] | np.ndarray,
+                pv_available_kw: Sequence[float] | np.ndarray) -> "PlanInputs":
         """Inputs on a regular grid of ``step_min`` minutes starting at ``start`` (UTC)."""
         n = len(load_kw)
         times = tuple(start + timedelta(minutes=step_min * i) for i in range(n))
@@ -102,7 +104,7 @@ class PlanState:
                    {g.name: math.inf for g in site.gensets})
 
     @classmethod
-    def from_camp_state(cls, camp_state) -> "PlanState":
+    def from_camp_state(cls, camp_state: CampState) -> "PlanState":
         """From the virtual camp's ``CampState`` (``soc_pct``, ``genset_running``, ``genset_state_min``)."""
         return cls(dict(camp_state.soc_pct), dict(camp_state.genset_running), dict(camp_state.genset_state_min))
 
@@ -117,11 +119,6 @@ class PlanState:
         base = PlanState.initial(site)
         return PlanState({**base.soc_pct, **self.soc_pct}, {**base.genset_on, **self.genset_on},
                          {**base.genset_state_min, **self.genset_state_min})
-
-
-def soc_after_pct(battery: Battery, soc_pct: float, battery_kw: float, dt_h: float) -> float:
-    """SOC at the end of a step of constant battery power (+ discharge): :meth:`Battery.soc_after_pct`. [%]"""
-    return battery.soc_after_pct(soc_pct, battery_kw, dt_h)
 
 
 @dataclass
@@ -196,9 +193,8 @@ class Plan:
             return np.full(len(self.time), np.nan)
         if len(self.soc_pct) == 1 or site is None:
             return np.mean(list(self.soc_pct.values()), axis=0)
-        caps = {b.name: b.capacity_kwh for b in site.batteries}
-        total = sum(caps[n] for n in self.soc_pct)
-        return sum(self.soc_pct[n] * caps[n] for n in self.soc_pct) / total
+        mean = capacity_weighted_soc_pct([b for b in site.batteries if b.name in self.soc_pct], self.soc_pct)
+        return np.full(len(self.time), np.nan) if mean is None else mean
 
     def summary(self) -> str:
         """One line: status, strategy, objective, fuel, gap, solve time (and reason if any)."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import pyomo.environ as pyo
@@ -136,7 +136,7 @@ class MilpPlanner:
                  for cc in (False, True)]
         return min(plans, key=lambda p: p.objective_l)
 
-    def _new_solver(self):
+    def _new_solver(self) -> Any:
         opt, o = self.site.optimizer, self.options
         return make_solver(opt.mip_rel_gap if o.mip_rel_gap is None else o.mip_rel_gap,
                            opt.time_limit_s if o.time_limit_s is None else o.time_limit_s, threads=o.threads)
@@ -171,6 +171,6 @@ def make_planner(site: Site, strategy: str = "milp", *, milp_options: MilpOption
     raise PlanError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
 
 
-def plan(site: Site, inputs: PlanInputs, state: PlanState, strategy: str = "milp", **kw) -> Plan:
+def plan(site: Site, inputs: PlanInputs, state: PlanState, strategy: str = "milp", **kw: Any) -> Plan:
     """One-shot plan with a fresh planner (see :func:`make_planner` for keywords)."""
     return make_planner(site, strategy, **kw).plan(inputs, state)

@@ -1,7 +1,7 @@
 """A plan step as device setpoints: the one mapping the live control loop and the backtest share.
 
 :func:`setpoints_for_step` turns step ``index`` of a :class:`~optimizer.plan.Plan` into the
-:class:`~microgrid.simulator.physics.Setpoints` that :mod:`telemetry.control` writes to the
+:class:`~microgrid.plant.Setpoints` that :mod:`telemetry.control` writes to the
 controllers and that the physics-only backtest feeds to ``dispatch_step``, so both behave
 the same. Pure.
 
@@ -45,13 +45,16 @@ from __future__ import annotations
 import math
 from datetime import datetime
 
+import numpy as np
+
 from microgrid.errors import PlanError
-from microgrid.simulator.physics import Setpoints, battery_limits_kw
+from microgrid.plant import Setpoints
+from microgrid.plant.gensets import genset_base_kw
+from microgrid.plant.reserve import reserve_required_kw
 from microgrid.site import Site
 from optimizer.plan import Plan
 
-__all__ = ["CURTAIL_TOL_KW", "HOLD_TOL_KW", "PV_MARGIN_PCT", "SOC_FULL_TOL_PCT", "guard_empty_battery",
-           "guard_full_battery", "guard_reserve", "setpoints_for_step", "step_at"]
+__all__ = ["CURTAIL_TOL_KW", "HOLD_TOL_KW", "PV_MARGIN_PCT", "SOC_FULL_TOL_PCT", "setpoints_for_step", "step_at"]
 
 #: Planned curtailment below this is rounding, not a curtailment. [kW]
 CURTAIL_TOL_KW = 0.5
@@ -74,7 +77,7 @@ def step_at(plan: Plan, when: datetime) -> int | None:
     return None
 
 
-def _at(values, index: int, what: str) -> float:
+def _at(values: np.ndarray, index: int, what: str) -> float:
     v = float(values[index])
     if not math.isfinite(v):
         raise PlanError(f"plan {what} at step {index} is not a number ({v!r})")
@@ -116,7 +119,7 @@ def setpoints_for_step(site: Site, plan: Plan, index: int, *, hold_battery: bool
             mode[g.name], base[g.name] = "auto", None
         elif _at(plan.genset_on[g.name], index, f"genset_on[{g.name}]") > 0.5:
             kw = _at(plan.genset_kw[g.name], index, f"genset_kw[{g.name}]")
-            mode[g.name], base[g.name] = "run", min(max(kw, g.min_kw), g.rated_kw)
+            mode[g.name], base[g.name] = "run", genset_base_kw(g, kw)
         else:
             mode[g.name], base[g.name] = "stop", None
     return Setpoints(genset_mode=mode, genset_kw=base,
@@ -158,8 +161,8 @@ def _discharge_limits(site: Site, plan: Plan, index: int,
     out: dict[str, float | None] = {b.name: None for b in site.batteries}
     if not any(m == "run" for m in mode.values()):
         return out
-    reserve_kw = (site.reserve.load_pct / 100.0 * max(_at(plan.load_kw, index, "load_kw"), 0.0)
-                  + site.reserve.pv_pct / 100.0 * max(_at(plan.pv_used_kw, index, "pv_used_kw"), 0.0))
+    reserve_kw = reserve_required_kw(site.reserve, max(_at(plan.load_kw, index, "load_kw"), 0.0),
+                                     max(_at(plan.pv_used_kw, index, "pv_used_kw"), 0.0))
     rated = sum(b.discharge_power_kw for b in site.batteries)
     for b in site.batteries:
         if b.name not in plan.battery_kw:
@@ -167,99 +170,3 @@ def _discharge_limits(site: Site, plan: Plan, index: int,
         if _at(plan.battery_kw[b.name], index, f"battery_kw[{b.name}]") <= HOLD_TOL_KW:
             out[b.name] = min(reserve_kw * b.discharge_power_kw / rated, b.discharge_power_kw)
     return out
-
-
-def guard_empty_battery(site: Site, setpoints: Setpoints, soc_pct: dict[str, float],
-                        net_load_kw: float, look_ahead_h: float = 0.25) -> Setpoints:
-    """Give the gensets the load when the battery cannot carry the camp until the next re-plan.
-
-    The plan is made on a forecast; when the load runs above it, the grid-forming battery
-    covers the difference until it reaches its SOC minimum, and then the rest would go
-    unserved. So, when the energy above the minimum cannot supply the net load (measured load
-    minus PV) beyond what the running gensets are set to deliver for ``look_ahead_h``: the
-    running gensets drop their base loads and share the load up to their ratings, and if
-    that is still short, the smallest stopped genset that covers the shortfall (else the
-    largest) is set to run. Pure; the live control loop and the backtest both apply it after
-    :func:`setpoints_for_step`.
-
-    Parameters
-    ----------
-    soc_pct : dict
-        Measured SOC per battery. [%]
-    net_load_kw : float
-        Measured load minus PV. [kW]
-    look_ahead_h : float
-        How long the battery must be able to carry its share. [h]
-    """
-    if not site.gensets or net_load_kw <= 0 or not math.isfinite(net_load_kw):
-        return setpoints
-    running = [g for g in site.gensets if setpoints.mode(g.name) == "run"]
-    set_kw = sum(g.rated_kw if setpoints.genset_kw.get(g.name) is None else
-                 min(max(setpoints.genset_kw[g.name], g.min_kw), g.rated_kw) for g in running)
-    available_kwh = sum(max(0.0, soc_pct.get(b.name, b.soc_min_pct) - b.soc_min_pct) / 100.0
-                        * b.capacity_kwh * b.discharge_efficiency for b in site.batteries)
-    if available_kwh >= (net_load_kw - set_kw) * look_ahead_h:
-        return setpoints
-    out = setpoints.with_(genset_kw={g.name: None for g in running})  # share, up to rating
-    return _start_unit(site, out, running, net_load_kw - sum(g.rated_kw for g in running))
-
-
-def guard_full_battery(site: Site, setpoints: Setpoints, soc_pct: dict[str, float]) -> Setpoints:
-    """Running gensets follow the net load instead of their base loads while a battery is full.
-
-    A base load is the plan's intent for a forecast; when the PV runs above it the grid-forming
-    battery stores the difference, and once a battery is full (within :data:`SOC_FULL_TOL_PCT`
-    of its SOC maximum) a genset held at its base load pushes PV off instead: the physics, like a
-    real inverter, curtails PV before it lowers a genset. So every running genset drops its base
-    load and shares the net load (down to its minimum load); the plan's commitment stands. Pure;
-    the control loop and the backtest apply it after :func:`setpoints_for_step`.
-
-    Parameters
-    ----------
-    soc_pct : dict
-        Measured SOC per battery. [%]
-    """
-    full = any(soc_pct.get(b.name, -math.inf) >= b.soc_max_pct - SOC_FULL_TOL_PCT for b in site.batteries)
-    held = {g.name: None for g in site.gensets
-            if setpoints.mode(g.name) == "run" and setpoints.genset_kw.get(g.name) is not None}
-    return setpoints.with_(genset_kw=held) if full and held else setpoints
-
-
-def guard_reserve(site: Site, setpoints: Setpoints, soc_pct: dict[str, float], load_kw: float,
-                  pv_kw: float, look_ahead_h: float = 0.25) -> Setpoints:
-    """Start a genset when the camp would hold less operating reserve than the site's rule.
-
-    With a grid-forming battery taking the rest of the load, the reserve is the rating of the
-    running gensets plus what the batteries can still discharge for ``look_ahead_h`` (power,
-    setpoint and SOC limits) minus the net load — the quantity
-    :func:`optimizer.backtest.reserve_shortfall_kw` measures. When it is below
-    ``reserve.load_pct`` % of the load plus ``reserve.pv_pct`` % of the PV, the smallest stopped
-    genset that covers the shortfall (else the largest) is set to run. Pure; applied after
-    :func:`guard_empty_battery` by the control loop and the backtest.
-
-    Parameters
-    ----------
-    soc_pct : dict
-        Measured SOC per battery. [%]
-    load_kw, pv_kw : float
-        Measured load and PV. [kW]
-    """
-    if not site.gensets or not (math.isfinite(load_kw) and math.isfinite(pv_kw)):
-        return setpoints
-    running = [g for g in site.gensets if setpoints.mode(g.name) == "run"]
-    discharge_kw = sum(battery_limits_kw(b, soc_pct.get(b.name, b.soc_min_pct), setpoints, look_ahead_h)[1]
-                       for b in site.batteries)
-    need_kw = site.reserve.load_pct / 100.0 * load_kw + site.reserve.pv_pct / 100.0 * pv_kw
-    held_kw = sum(g.rated_kw for g in running) + discharge_kw - (load_kw - pv_kw)
-    return _start_unit(site, setpoints, running, need_kw - held_kw)
-
-
-def _start_unit(site: Site, setpoints: Setpoints, running: list, short_kw: float) -> Setpoints:
-    """Set the smallest stopped genset whose rating covers ``short_kw`` (else the largest) to run,
-    sharing the load; unchanged when nothing is short or every unit runs."""
-    stopped = [g for g in site.gensets if g not in running]
-    if short_kw <= 1e-9 or not stopped:
-        return setpoints
-    covering = [g for g in stopped if g.rated_kw >= short_kw]
-    unit = min(covering, key=lambda g: g.rated_kw) if covering else max(stopped, key=lambda g: g.rated_kw)
-    return setpoints.with_(genset_mode={unit.name: "run"}, genset_kw={unit.name: None})

@@ -1,19 +1,29 @@
 #!/usr/bin/env bash
-# Set up, install what the tests need (Debian's influxdb server), run the whole test suite.
+# Set up, install what the tests need (Debian's influxdb server, poppler-utils, chromium and
+# chromium-driver for the camp page's browser tests), run static checks and the whole test suite.
 # A run that executes no test is a failure. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-if ! command -v influxd >/dev/null 2>&1; then
+# Debian packages the tests need: installed when their command is missing.
+missing=()
+command -v influxd >/dev/null 2>&1 || missing+=(influxdb)        # integration tests start their own influxd
+command -v pdftoppm >/dev/null 2>&1 || missing+=(poppler-utils)  # the PDF report is rendered and read back
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)        # the camp page is tested in a real browser
+command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
+if [ "${#missing[@]}" -gt 0 ]; then
     SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-    echo "installing Debian's influxdb (the integration tests start their own influxd)..."
+    echo "installing Debian packages the tests need: ${missing[*]} ..."
     $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq influxdb >/dev/null
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 # The package's own service is not used: the tests start influxd on a free loopback port.
 # Static checks first: a finding fails the run like a failing test.
 echo "ruff check..."
 .venv/bin/ruff check --quiet .
+echo "lint-imports (layers, docs/architecture.md §1)..."
+.venv/bin/lint-imports --no-cache >/tmp/lint-imports.$$ 2>&1 || { cat /tmp/lint-imports.$$; rm -f /tmp/lint-imports.$$; exit 1; }
+rm -f /tmp/lint-imports.$$
 status=0
 .venv/bin/python -m pytest -q -p no:cacheprovider "$@" || status=$?
 if [ "$status" -eq 5 ]; then

@@ -1,7 +1,7 @@
 """Setpoints to controllers, safely: the I/O side of control (docs/architecture.md §8).
 
-:class:`Controller` writes a :class:`~microgrid.simulator.physics.Setpoints` (usually
-:func:`optimizer.setpoints.setpoints_for_step` of the current plan) to the devices over Modbus.
+:class:`Controller` writes a :class:`~microgrid.plant.Setpoints` (usually the current plan
+step through :func:`optimizer.guards.control_setpoints`) to the devices over Modbus.
 What may be written and at which value is decided by the pure
 :mod:`telemetry.control_policy`; this module adds the state and the I/O:
 
@@ -27,7 +27,16 @@ What may be written and at which value is decided by the pure
   defaults: heartbeat 120 s, revert 300 s, for a control loop of up to 60 s;
 * **dry run** (advisory; the default when ``site.control_mode == "dry_run"``): the same
   decisions, logged and recorded with ``dry_run = 1``; nothing is written (devices are read,
-  for their scale factors and ratings, when reachable).
+  for their scale factors and ratings, when reachable). The status says ``"would write"``,
+  never ``"confirmed"``, for a point that was never written;
+* **what a device says about itself is checked** (:mod:`telemetry.scaling`): a scale factor
+  outside SunSpec's -10..10 or "not implemented", a value that does not fit its register, or a
+  step that would leave the device holding something else than asked refuses that point and
+  flags it faulty in :meth:`Controller.status`, naming device, point and register; the device's
+  registers are read again on the next apply. With control enabled, nothing is written to a
+  device whose scale factors and ratings could not be read;
+* **one device cannot stop the others**: any exception while handling a device is logged,
+  flagged as that device's fault, and the other devices are still written.
 
 Every decision is a ``setpoint`` :class:`~microgrid.readings.Reading` (tags ``site``,
 ``device``, ``point``; fields ``value``, ``requested``, ``accepted``, ``clamped``, ``dry_run``,
@@ -41,13 +50,13 @@ import logging
 import math
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Mapping, Protocol
+from typing import Any, Literal, Mapping, Protocol
 
 from microgrid.clock import Clock
 from microgrid.errors import DeviceError
+from microgrid.plant import Setpoints
 from microgrid.readings import Reading
-from microgrid.simulator.physics import Setpoints
-from microgrid.site import Site
+from microgrid.site import CONTROL_MODES, ENABLED, Site
 from telemetry.control_policy import (
     Decision,
     Desired,
@@ -58,7 +67,7 @@ from telemetry.control_policy import (
     readback_ok,
     writable,
 )
-from telemetry.registers import Profile, load_profile
+from telemetry.registers import Profile, Write, load_profile
 
 __all__ = ["Controller", "DeviceLink", "LinkProvider"]
 
@@ -69,7 +78,7 @@ class DeviceLink(Protocol):
     """What the controller needs of a Modbus connection (:class:`telemetry.connection.EndpointConnection`)."""
 
     async def read(self, unit_id: int, address: int, count: int, *,
-                   function: str = "holding") -> list[int]: ...
+                   function: Literal["holding", "input"] = "holding") -> list[int]: ...
 
     async def write(self, unit_id: int, address: int, registers: list[int]) -> None: ...
 
@@ -89,6 +98,7 @@ class _PointState:
     attempted_at: datetime
     written_at: datetime | None  #: last confirmed write
     confirmed: bool
+    dry_run: bool = False  #: decided in dry run: would have been written, never was
 
 
 @dataclass
@@ -103,6 +113,12 @@ class _Item:
     readback: Any = None
     error: str = ""
     confirmed: bool = False
+
+    @property
+    def writes(self) -> tuple[Write, ...]:
+        """The register writes of the accepted decision."""
+        assert self.decision.plan is not None, "only accepted decisions are written"
+        return self.decision.plan.writes
 
 
 class Controller:
@@ -140,8 +156,8 @@ class Controller:
                  max_step: Mapping[str, float] | None = None,
                  profiles: Mapping[str, Profile] | None = None):
         mode = site.control_mode if mode is None else mode
-        if mode not in ("dry_run", "enabled"):
-            raise ValueError(f"control mode must be 'dry_run' or 'enabled', got {mode!r}")
+        if mode not in CONTROL_MODES:
+            raise ValueError(f"control mode must be one of {CONTROL_MODES}, got {mode!r}")
         if not 0 <= min_interval_s <= heartbeat_s < revert_s:
             raise ValueError(f"need 0 <= min_interval_s ({min_interval_s}) <= heartbeat_s "
                              f"({heartbeat_s}) < revert_s ({revert_s})")
@@ -156,14 +172,16 @@ class Controller:
             d.name: given.get(d.name) or load_profile(d.modbus.profile) for d in site.devices}
         self._state: dict[tuple[str, str], _PointState] = {}
         self._images: dict[str, dict[int, int]] = {}
-        self._faults: dict[str, str] = {}
+        self._faults: dict[str, str] = {}  #: device -> write / read-back / internal fault
+        self._point_faults: dict[tuple[str, str], str] = {}  #: (device, point) -> scaling fault
+        self._reread: set[str] = set()  #: devices whose registers are read again on the next apply
         self._refused: dict[tuple[str, str], str] = {}
         self._last_apply: datetime | None = None
         self.writes = 0  #: Modbus write requests sent
 
     @property
     def dry_run(self) -> bool:
-        return self.mode != "enabled"
+        return self.mode != ENABLED
 
     # ------------------------------------------------------------------------------ apply
     async def apply(self, setpoints: Setpoints) -> list[Reading]:
@@ -187,18 +205,30 @@ class Controller:
             groups.setdefault(d.device, []).append(d)
         readings: list[Reading] = []
         for name, desires in groups.items():
-            readings += await self._apply_device(name, desires, now, rate_limit)
+            try:
+                readings += await self._apply_device(name, desires, now, rate_limit)
+            except Exception as exc:  # one device's failure never stops the others
+                log.exception("setpoints of %s failed: %s", name, exc)
+                self._faults[name] = f"internal error: {type(exc).__name__}: {exc}"
+                self._images.pop(name, None)  # read its registers again next time
         return readings
 
     async def _apply_device(self, name: str, desires: list[Desired], now: datetime,
                             rate_limit: bool) -> list[Reading]:
         profile = self.profiles.get(name)
+        if name in self._reread:  # a scaling fault last time: the device may have fixed it
+            self._reread.discard(name)
+            self._images.pop(name, None)
         if profile is not None and name not in self._images:
             await self._read_image(name, profile)
         image = self._image_for(name, profile)
         readings, batch = [], []
         for d in desires:
             decision = decide(self.site, profile, d, image)
+            if decision.fault:
+                self._point_fault(name, d.point, decision.refused)
+            elif decision.accepted or profile is None or not writable(profile, d.point):
+                self._point_faults.pop((name, d.point), None)
             if not decision.accepted:
                 if not (d.optional and not writable(profile, d.point)):
                     if self._refused.get((name, d.point)) != decision.refused:  # once per cause
@@ -221,11 +251,23 @@ class Controller:
             for item in batch:
                 log.info("dry run: would write %s.%s = %r (requested %r)", name,
                          item.decision.desired.point, item.decision.value, item.requested)
-                self._remember(item, now, confirmed=True)
+                self._remember(item, now, confirmed=True, dry_run=True)
                 readings.append(self._item_reading(now, item, accepted=True))
             return readings
+        assert profile is not None  # decide() accepts nothing for a device without a profile
+        if name not in self._images:  # never encode a write with scale factors the device did not give
+            why = "its scale factors and ratings could not be read; nothing written"
+            self._faults[name] = why
+            return readings + [self._item_reading(now, i, accepted=False) for i in batch]
         await self._write_batch(name, profile, batch, now)
         return readings + [self._item_reading(now, i, accepted=i.confirmed) for i in batch]
+
+    def _point_fault(self, name: str, point: str, reason: str) -> None:
+        """Flag a device point whose scaling the device reports unusably; re-read it next time."""
+        if self._point_faults.get((name, point)) != reason:
+            log.error("device %s: setpoint %s faulty: %s", name, point, reason)
+        self._point_faults[(name, point)] = reason
+        self._reread.add(name)
 
     def _image_for(self, name: str, profile: Profile | None) -> dict[int, int] | None:
         if profile is None:
@@ -235,7 +277,8 @@ class Controller:
             image = rating_image(profile, self.site.device(name))
         return image
 
-    def _due(self, decision: Decision, image, now: datetime, rate_limit: bool):
+    def _due(self, decision: Decision, image: Mapping[int, int] | None, now: datetime,
+             rate_limit: bool) -> Reading | _Item | None:
         """None (nothing to do), a deferred-write Reading, or an :class:`_Item` to write."""
         d = decision.desired
         key = (d.device, d.point)
@@ -249,7 +292,7 @@ class Controller:
                                      replace(d, requested=towards), image)
             if ramped_decision.accepted:
                 decision, ramped = ramped_decision, True
-        changed = st is None or not st.confirmed or st.writes != decision.plan.writes
+        changed = st is None or not st.confirmed or decision.plan is None or st.writes != decision.plan.writes
         beat = (d.heartbeat and st is not None and st.written_at is not None
                 and (now - st.written_at).total_seconds() >= self.heartbeat_s)
         if not changed and not beat:
@@ -287,7 +330,7 @@ class Controller:
                 item.attempts += 1
                 item.error = ""
                 try:
-                    for w in item.decision.plan.writes:
+                    for w in item.writes:
                         self.writes += 1
                         await link.write(device.modbus.unit_id, w.address, list(w.registers))
                 except DeviceError as exc:
@@ -297,7 +340,7 @@ class Controller:
             for item in pending:
                 if not item.error and image is None:
                     item.error = "read-back failed"
-                if not item.error:
+                if not item.error and image is not None:
                     ok, item.readback = readback_ok(profile, item.decision, image)
                     if not ok:
                         item.error = (f"read back {item.readback!r}, wrote {item.decision.value!r}")
@@ -325,14 +368,14 @@ class Controller:
             log.info("device %s: setpoint fault cleared", name)
             del self._faults[name]
 
-    def _remember(self, item: _Item, now: datetime, *, confirmed: bool) -> None:
+    def _remember(self, item: _Item, now: datetime, *, confirmed: bool, dry_run: bool = False) -> None:
         d = item.decision.desired
         key = (d.device, d.point)
         old = self._state.get(key)
         self._state[key] = _PointState(
-            value=item.decision.value, writes=item.decision.plan.writes, attempted_at=now,
+            value=item.decision.value, writes=item.writes, attempted_at=now,
             written_at=now if confirmed else (old.written_at if old else None),
-            confirmed=confirmed)
+            confirmed=confirmed, dry_run=dry_run)
 
     # -------------------------------------------------------------------------- readings
     def _code(self, device: str, point: str, value: Any) -> float | None:
@@ -341,9 +384,11 @@ class Controller:
             return None if value is None else float(value)
         if isinstance(value, str):
             profile = self.profiles.get(device)
+            if profile is None:
+                return None
             try:
                 return float(dict(profile.point(point).enum)[value])
-            except (AttributeError, KeyError):
+            except KeyError:
                 return None
         try:
             v = float(value)
@@ -363,7 +408,8 @@ class Controller:
 
     def _item_reading(self, now: datetime, item: _Item, *, accepted: bool,
                       rate_limited: bool = False) -> Reading:
-        extra = {"heartbeat": item.heartbeat, "rate_limited": rate_limited, "ramped": item.ramped}
+        extra: dict[str, float] = {"heartbeat": item.heartbeat, "rate_limited": rate_limited,
+                                   "ramped": item.ramped}
         if not self.dry_run and not rate_limited:
             extra.update(attempts=item.attempts, fault=not item.confirmed)
         return self._reading(now, item.decision, item.requested, accepted=accepted, **extra)
@@ -376,18 +422,30 @@ class Controller:
         -------
         dict
             ``{"mode", "dry_run", "last_apply", "writes", "faults": {device: message},
-            "devices": {device: {"setpoint_fault": bool, "points": {point: {"value",
-            "confirmed", "attempted_at", "written_at"}}}}}`` (times ISO 8601 UTC).
+            "devices": {device: {"setpoint_fault": bool, "points": {point: {"value", "state",
+            "confirmed", "attempted_at", "written_at"[, "fault"]}}}}}`` (times ISO 8601 UTC).
+            ``state`` is ``"confirmed"``, ``"not confirmed"``, ``"would write"`` (dry run: never
+            written, so never ``confirmed``) or ``"faulty"`` (the device's scaling refused the
+            point; ``fault`` says why, naming device, point and register).
         """
         def iso(t: datetime | None) -> str | None:
             return None if t is None else t.isoformat().replace("+00:00", "Z")
 
-        devices: dict[str, Any] = {d.name: {"setpoint_fault": d.name in self._faults, "points": {}}
+        faults = dict(self._faults)
+        for (name, point), why in self._point_faults.items():
+            faults[name] = "; ".join(m for m in (faults.get(name), f"{point}: {why}") if m)
+        devices: dict[str, Any] = {d.name: {"setpoint_fault": d.name in faults, "points": {}}
                                    for d in self.site.devices}
         for (name, point), st in self._state.items():
-            devices.setdefault(name, {"setpoint_fault": name in self._faults, "points": {}})
-            devices[name]["points"][point] = {"value": st.value, "confirmed": st.confirmed,
-                                              "attempted_at": iso(st.attempted_at),
-                                              "written_at": iso(st.written_at)}
+            devices.setdefault(name, {"setpoint_fault": name in faults, "points": {}})
+            state = "would write" if st.dry_run else "confirmed" if st.confirmed else "not confirmed"
+            devices[name]["points"][point] = {
+                "value": st.value, "state": state, "confirmed": st.confirmed and not st.dry_run,
+                "attempted_at": iso(st.attempted_at), "written_at": None if st.dry_run else iso(st.written_at)}
+        for (name, point), why in self._point_faults.items():
+            entry = devices.setdefault(name, {"setpoint_fault": True, "points": {}})["points"]
+            entry.setdefault(point, {"value": None, "confirmed": False, "attempted_at": None,
+                                     "written_at": None})
+            entry[point].update(state="faulty", fault=why)
         return {"mode": self.mode, "dry_run": self.dry_run, "last_apply": iso(self._last_apply),
-                "writes": self.writes, "faults": dict(self._faults), "devices": devices}
+                "writes": self.writes, "faults": faults, "devices": devices}

@@ -3,13 +3,19 @@
 The I/O side (:mod:`telemetry.control`) asks this module three things:
 
 * :func:`desired_points` -- which point of which device should hold which value for a
-  :class:`~microgrid.simulator.physics.Setpoints` (in write order: revert timers before the
+  :class:`~microgrid.plant.Setpoints` (in write order: revert timers before the
   limits they guard, a genset's base load before its mode);
 * :func:`decide` -- whether a point may be written at all (only points the device's profile
   declares writable), and the value after clamping to the site's ratings
   (:func:`site_limits`) and then to the profile's declared limits (via
   :func:`telemetry.registers.plan_write`), with the register writes that carry it;
 * :func:`readback_ok` -- whether a read-back register image confirms a written value.
+
+What a device reports about itself (scale factors, the ratings a percentage refers to) is
+checked before it encodes a write (:mod:`telemetry.scaling`): a scale factor outside SunSpec's
+-10..10 or "not implemented", a value that does not fit its register, or a step that would
+leave the device holding something else than asked beyond the point's resolution refuses that
+point as a device fault (:attr:`Decision.fault`), naming the device, the point and the register.
 
 Nothing here talks to a device, so the setpoint fuzz tests run it by the thousand.
 """
@@ -20,18 +26,24 @@ import math
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from microgrid.simulator.physics import GENSET_MODES, Setpoints
-from microgrid.site import Battery, Genset, PvArray, Site
+from microgrid.plant import GENSET_MODES, Setpoints
+from microgrid.plant.nameplate import nameplate
+from microgrid.site import Battery, Device, Genset, PvArray, Site
 from telemetry.readplan import Read, plan_reads
-from telemetry.registers import Profile, WriteError, WritePlan, decode, encode, plan_write
-from telemetry.sunspec import raw_value
+from telemetry.registers import (
+    DeviceScalingError,
+    Point,
+    Profile,
+    WriteError,
+    WritePlan,
+    decode,
+    encode,
+    plan_write,
+)
+from telemetry.scaling import within
 
 __all__ = ["Desired", "Decision", "desired_points", "site_limits", "decide", "read_ranges",
-           "readback_ok", "rating_image", "writable", "point_default", "REVERT_POINTS"]
-
-#: Revert-time point of each limit point that has one (SunSpec ``*_RvrtTms``).
-REVERT_POINTS = {"power_limit_pct": "power_limit_revert_s",
-                 "charge_limit_kw": "limits_revert_s", "discharge_limit_kw": "limits_revert_s"}
+           "readback_ok", "rating_image", "writable", "point_default"]
 
 
 @dataclass(frozen=True)
@@ -74,6 +86,9 @@ class Decision:
         Register writes (None when refused).
     refused : str
         Why the point is not written ("" when accepted).
+    fault : bool
+        Refused because of what the device reports about itself (its scale factor or rating,
+        :class:`~telemetry.registers.DeviceScalingError`): the device's point is faulty.
     """
 
     desired: Desired
@@ -81,6 +96,7 @@ class Decision:
     clamped: bool
     plan: WritePlan | None
     refused: str = ""
+    fault: bool = False
 
     @property
     def accepted(self) -> bool:
@@ -103,7 +119,7 @@ def point_default(site: Site, device: str, point: str) -> Any:
     return None
 
 
-def _device(site: Site, name: str):
+def _device(site: Site, name: str) -> Device | None:
     try:
         return site.device(name)
     except KeyError:
@@ -256,6 +272,8 @@ def decide(site: Site, profile: Profile | None, desired: Desired,
     value, clamped = checked
     try:
         plan = plan_write(profile, desired.point, value, registers, clamp=True)
+    except DeviceScalingError as exc:
+        return Decision(desired, None, False, None, f"device {desired.device!r}: {exc}", fault=True)
     except WriteError as exc:
         return _refuse(desired, str(exc))
     return Decision(desired, plan.value, clamped or plan.clamped, plan)
@@ -268,7 +286,7 @@ def read_ranges(profile: Profile, fields: list[str] | None = None) -> list[Read]
     ranges: list[tuple[int, int]] = []
     wanted = fields if fields is not None else [p.field for p in profile.points if p.writable]
 
-    def add(p):
+    def add(p: Point) -> None:
         if p.access != "W":
             ranges.append((p.address, p.size))
         if p.sf_address is not None:
@@ -286,25 +304,13 @@ def read_ranges(profile: Profile, fields: list[str] | None = None) -> list[Read]
                       max_registers_per_read=profile.max_registers_per_read) if ranges else []
 
 
-def _resolution(profile: Profile, field_name: str, image: Mapping[int, int],
-                decoded: Mapping[str, Any]) -> float:
-    """One least significant bit of a numeric point, in field units."""
-    p = profile.point(field_name)
-    sf = p.sf_value or 0
-    if p.sf_address is not None and p.sf_address in image:
-        sf = raw_value("sunssf", [image[p.sf_address]]) or 0
-    lsb = abs(p.scale) * 10.0 ** sf
-    if p.of_field:
-        lsb *= (decoded.get(p.of_field) or 0.0) / 100.0
-    return lsb
-
-
 def readback_ok(profile: Profile, decision: Decision, image: Mapping[int, int]) -> tuple[bool, Any]:
     """Whether a read-back image confirms a written decision; (ok, value read back).
 
-    Numbers agree within one register step (the write was rounded to the register's
-    resolution); named values (genset mode) must be equal. A write-only point cannot be
-    read back and counts as confirmed.
+    The engineering value read back must equal the value asked for within the point's
+    resolution (:attr:`telemetry.registers.WritePlan.resolution`: one register step, never
+    coarser than 1 % of the point's span); named values (genset mode) must be equal. A
+    write-only point cannot be read back and counts as confirmed.
     """
     p = profile.point(decision.desired.point)
     if p.access == "W":
@@ -315,15 +321,11 @@ def readback_ok(profile: Profile, decision: Decision, image: Mapping[int, int]) 
         return False, None
     if isinstance(decision.value, str) or isinstance(got, str):
         return got == decision.value, got
-    tol = _resolution(profile, p.field, image, decoded) + 1e-9 * max(1.0, abs(decision.value))
-    return abs(float(got) - float(decision.value)) <= tol, got
+    resolution = decision.plan.resolution if decision.plan is not None else 0.0
+    return within(float(got), float(decision.value), resolution), got
 
 
-def rating_image(profile: Profile, device) -> dict[int, int]:
-    """A register image carrying the site file's ratings, for deciding without the device
-    (dry run with the device unreachable, the pure fuzz tests)."""
-    values: dict[str, Any] = {}
-    if isinstance(device, Battery):
-        values = {"charge_rated_kw": device.charge_power_kw,
-                  "discharge_rated_kw": device.discharge_power_kw}
-    return encode(profile, values, errors=[])
+def rating_image(profile: Profile, device: Device) -> dict[int, int]:
+    """A register image carrying the site file's ratings (:func:`microgrid.plant.nameplate.nameplate`),
+    for deciding without the device (dry run with the device unreachable, the pure fuzz tests)."""
+    return encode(profile, nameplate(device), errors=[])

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from microgrid.accounting import EnergyRollup, camp_totals
+from microgrid.plant.bucket import BUCKET_MIN
 from microgrid.readings import Reading
 from microgrid.site import Site
 from telemetry.poller import PollCycle, Poller
@@ -31,7 +32,7 @@ class PollPipeline:
     """
 
     def __init__(self, site: Site, poller: Poller, *, hold_factor: float = 3.0,
-                 bucket_min: int = 15):
+                 bucket_min: int = BUCKET_MIN):
         self.site, self.poller = site, poller
         self._hold_s = {d.name: hold_factor * float(d.modbus.poll_interval_s) for d in site.devices}
         max_hold = max(self._hold_s.values(), default=60.0)
@@ -71,3 +72,8 @@ class PollPipeline:
     def flush(self) -> list[Reading]:
         """Roll-up readings of every open bucket (at shutdown)."""
         return self.rollup.flush()
+
+    def device_status(self) -> dict[str, dict[str, Any]]:
+        """Per device: the poller's status (online, reason, last good poll, failures), JSON-ready."""
+        return {name: {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in vars(st).items()}
+                for name, st in self.poller.status().items()}

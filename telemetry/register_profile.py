@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Literal, Mapping, Sequence
 
 from microgrid.errors import ConfigError, DeviceError
 from telemetry import sunspec
@@ -133,7 +133,7 @@ class Profile:
     base_address: int | None = None
     models: tuple[tuple[int, int], ...] = ()
     constants: tuple[tuple[int, tuple[int, ...]], ...] = ()
-    function: str = "holding"
+    function: Literal["holding", "input"] = "holding"
     max_registers_per_read: int = 125
     max_gap_registers: int = 8
     missing: tuple[str, ...] = ()

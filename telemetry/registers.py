@@ -16,11 +16,12 @@ from typing import Any, Mapping, Sequence
 
 from microgrid.errors import DeviceError
 from telemetry.register_profile import PROFILE_DIR, Point, Profile, ProfileError, load_profile
+from telemetry.scaling import ScaleError, point_resolution, reported_scale_factor, sf_ok, within
 from telemetry.sunspec import raw_registers, raw_value, scaled
 
 __all__ = ["PROFILE_DIR", "Point", "Profile", "ProfileError", "load_profile", "WriteError",
-           "NotWritableError", "OutOfLimitsError", "Write", "WritePlan", "decode", "encode",
-           "plan_write", "decode_write", "dse_sentinel", "DSE_SENTINELS"]
+           "NotWritableError", "OutOfLimitsError", "DeviceScalingError", "Write", "WritePlan", "decode",
+           "encode", "plan_write", "decode_write", "dse_sentinel", "DSE_SENTINELS"]
 
 
 class WriteError(DeviceError):
@@ -33,6 +34,14 @@ class NotWritableError(WriteError):
 
 class OutOfLimitsError(WriteError):
     """The value is outside the point's declared limits or not one of its allowed values."""
+
+
+class DeviceScalingError(WriteError):
+    """What the device reports about its own scaling cannot carry the write: a scale factor
+    outside the SunSpec range or "not implemented", a rating it does not report, a value that
+    does not fit the register, or a step so coarse that the device would hold something else
+    than what was asked. The device's point is faulty; the message names the point and the
+    register."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -54,10 +63,12 @@ def dse_sentinel(regs: Sequence[int]) -> str | None:
 
 
 def _raw(sentinels: str, ptype: str, regs: Sequence[int]):
-    """Raw value under the profile's sentinel convention (None = missing)."""
+    """Raw value under the profile's sentinel convention (None = missing; so is an infinite
+    float: no meter measures infinity)."""
     if sentinels == "dse" and ptype not in ("string", "float32", "float64") and dse_sentinel(regs):
         return None
-    return raw_value(ptype, regs, sentinels=sentinels == "sunspec")
+    raw = raw_value(ptype, regs, sentinels=sentinels == "sunspec")
+    return None if isinstance(raw, float) and not math.isfinite(raw) else raw
 
 
 def _pow10(scale: float) -> tuple[int, float]:
@@ -117,7 +128,8 @@ def decode(profile: Profile, registers: Mapping[int, int]) -> dict[str, Any]:
         sf: int | None = 0
         if p.sf_address is not None:
             sf_regs = _regs(registers, p.sf_address, 1)
-            sf = None if sf_regs is None else raw_value("sunssf", sf_regs)
+            sf_raw = None if sf_regs is None else raw_value("sunssf", sf_regs)
+            sf = sf_raw if isinstance(sf_raw, int) and sf_ok(sf_raw) else None  # outside -10..10: the value is unknown
         out[p.field] = _value(p, raw, sf)
     out.update({name: None for name in profile.missing})
     for p in profile.points:
@@ -183,7 +195,7 @@ def encode(profile: Profile, values: Mapping[str, Any],
             value = values[p.of_field]
         try:
             regs = _point_registers(profile, p, _raw_for(p, value, values, sf))
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, OverflowError) as exc:
             message = f"profile {profile.name}: field {p.field} = {value!r}: {exc}"
             if errors is None:
                 raise ValueError(message) from None
@@ -215,13 +227,20 @@ class Write:
 
 @dataclass(frozen=True)
 class WritePlan:
-    """What writing a setpoint takes: the writes in order, and whether the value was clamped."""
+    """What writing a setpoint takes: the writes in order, and whether the value was clamped.
+
+    ``resolution`` is the largest difference between ``value`` and what the device will hold
+    that control accepts, in field units (0 for named values): one register step at the
+    device's scale, never coarser than :data:`MAX_STEP_SHARE` of the point's span. Read-back
+    confirms within it.
+    """
 
     field: str
     requested: Any
     value: Any  #: the value the writes carry, after clamping to the point's limits
     clamped: bool
     writes: tuple[Write, ...]
+    resolution: float = 0.0
 
 
 def _writable_point(profile: Profile, field_name: str) -> Point:
@@ -250,6 +269,43 @@ def _limit(profile: Profile, p: Point, value: Any, clamp: bool) -> tuple[float, 
     return min(max(v, lo), hi), True
 
 
+def _where(profile: Profile, p: Point) -> str:
+    return f"profile {profile.name!r}: {p.field} ({p.source or f'address {p.address}'}, register {p.address})"
+
+
+def _rating(profile: Profile, p: Point, registers: Mapping[int, int] | None) -> float:
+    """The rating a percentage point refers to, as the device reports it. [field units]"""
+    base = decode(profile, registers or {}).get(p.of_field) if p.of_field else None
+    if not isinstance(base, (int, float)) or not math.isfinite(base) or base <= 0:
+        rating = profile.point(p.of_field) if p.of_field else None
+        raise DeviceScalingError(
+            f"{_where(profile, p)} is a percentage of {p.of_field}, which the device does not report "
+            f"usably ({base!r}" + (f" at register {rating.address}" if rating else "") + ")")
+    return float(base)
+
+
+def _encoded(profile: Profile, p: Point, v: float, sf: int, base: float | None) -> tuple[list[int], float]:
+    """Registers carrying the numeric value ``v`` and the point's resolution; refused when they
+    do not fit or would hold something else than ``v`` beyond that resolution."""
+    where = _where(profile, p)
+    scale = f"scale factor {sf}" + (f" at register {p.sf_address}" if p.sf_address is not None else "")
+    context = {p.of_field: base} if p.of_field else {}
+    try:
+        regs = raw_registers(p.type, p.size, _raw_for(p, v, context, sf))
+    except (ValueError, OverflowError) as exc:
+        raise DeviceScalingError(f"{where}: {v:g} {p.unit} does not fit the register at the device's "
+                                 f"{scale}: {exc}") from None
+    held = _value(p, raw_value(p.type, regs, sentinels=False), sf)
+    if p.of_field and held is not None:
+        held = held * base / 100.0
+    resolution = point_resolution(p, sf, base)
+    if held is None or not within(held, v, resolution):
+        raise DeviceScalingError(f"{where}: asked {v:g} {p.unit}, the device would hold {held!r} "
+                                 f"({scale}); refused: beyond the point's resolution "
+                                 f"{resolution:g} {p.unit}")
+    return regs, resolution
+
+
 def plan_write(profile: Profile, field_name: str, value: Any,
                registers: Mapping[int, int] | None = None, *, clamp: bool = True) -> WritePlan:
     """The register writes that set ``field_name`` to ``value``.
@@ -264,6 +320,7 @@ def plan_write(profile: Profile, field_name: str, value: Any,
     registers : mapping, optional
         The device's current register image: its scale factors and the ratings that
         percentage setpoints refer to are taken from it (else the profile's served values).
+        Both are checked before they encode anything (:mod:`telemetry.scaling`).
     clamp : bool
         Clamp to the declared limits (True, reported in the plan) or raise.
 
@@ -272,48 +329,41 @@ def plan_write(profile: Profile, field_name: str, value: Any,
     NotWritableError
         Unknown or read-only field.
     OutOfLimitsError
-        Value not allowed (``clamp=False`` and out of limits, unknown named value, no fit).
-    WriteError
-        A percentage setpoint whose reference rating is unknown.
+        Value not allowed (``clamp=False`` and out of limits, unknown named value).
+    DeviceScalingError
+        The device's scale factor or rating is unusable, the value does not fit its register,
+        or the device would hold something else than the value beyond the point's resolution.
     """
     p = _writable_point(profile, field_name)
     if p.keys:
         seq = dict(p.keys).get(value)
-        if seq is None:
+        if seq is None or p.key_address is None:
             raise OutOfLimitsError(f"profile {profile.name!r}: {field_name} = {value!r} not one of "
                                    f"{', '.join(k for k, _ in p.keys)}")
         return WritePlan(field_name, value, value, False,
                          tuple(Write(p.key_address, (k, k ^ 0xFFFF)) for k in seq))
+    enable = tuple(Write(a, r) for a, r in p.enable)
     if p.enum:
         if value not in dict(p.enum):
             raise OutOfLimitsError(f"profile {profile.name!r}: {field_name} = {value!r} not one of "
                                    f"{', '.join(k for k, _ in p.enum)}")
-        v, clamped = value, False
-    else:
-        v, clamped = _limit(profile, p, value, clamp)
-    sf = p.sf_value
-    if p.sf_address is not None and registers is not None and p.sf_address in registers:
-        sf = raw_value("sunssf", [registers[p.sf_address]])
-    if p.sf_address is not None and sf is None:
-        raise WriteError(f"profile {profile.name!r}: {field_name}: the device's scale factor is unknown")
-    context: dict[str, Any] = {}
+        regs = raw_registers(p.type, p.size, dict(p.enum)[value])
+        return WritePlan(field_name, value, value, False, (Write(p.address, tuple(regs)),) + enable)
+    v, clamped = _limit(profile, p, value, clamp)
+    try:
+        sf = reported_scale_factor(p, registers)
+    except ScaleError as exc:
+        raise DeviceScalingError(f"{_where(profile, p)}: {exc}") from None
+    base = None
     if p.of_field:
-        base = decode(profile, registers or {}).get(p.of_field)
-        if not base:
-            raise WriteError(f"profile {profile.name!r}: {field_name} is a percentage of "
-                             f"{p.of_field}, which the device does not report")
-        context[p.of_field] = base
+        base = _rating(profile, p, registers)
         if v > base:
             if not clamp:
                 raise OutOfLimitsError(f"profile {profile.name!r}: {field_name} = {v} above "
                                        f"{p.of_field} = {base} {p.unit}")
             v, clamped = base, True
-    try:
-        regs = raw_registers(p.type, p.size, _raw_for(p, v, context, sf))
-    except ValueError as exc:
-        raise OutOfLimitsError(f"profile {profile.name!r}: {field_name} = {v!r}: {exc}") from None
-    enable = tuple(Write(a, r) for a, r in p.enable)
-    return WritePlan(field_name, value, v, clamped, (Write(p.address, tuple(regs)),) + enable)
+    regs, resolution = _encoded(profile, p, v, sf, base)
+    return WritePlan(field_name, value, v, clamped, (Write(p.address, tuple(regs)),) + enable, resolution)
 
 
 def decode_write(profile: Profile, address: int, regs: Sequence[int],

@@ -2,7 +2,7 @@
 
 ``influxd`` (session) is one server for the whole run; ``influx_database`` gives a test its own
 fresh database on it; ``influxd_factory`` starts private servers a test may stop and start again
-(the outage test). Server management lives in :mod:`telemetry.historian.influxd_process`, shared
+(the outage test). Server management lives in :mod:`telemetry.testing.influxd`, shared
 with ``bench/bench_ingest.py``. A missing influxd FAILS the tests that need it (never skips):
 ``bash scripts/test.sh`` installs it.
 """
@@ -14,7 +14,7 @@ import itertools
 import pytest
 import requests
 
-from telemetry.historian.influxd_process import INSTALL_HINT, InfluxdProcess, find_influxd
+from telemetry.testing.influxd import INSTALL_HINT, InfluxdProcess, find_influxd
 
 
 def _new_influxd(workdir, **kw) -> InfluxdProcess:

@@ -14,8 +14,9 @@ from datetime import datetime, timezone
 
 from tqdm import tqdm
 
-from microgrid.config import load_site
 from microgrid.errors import InputError
+from microgrid.simulator.conditions import SyntheticConditions
+from microgrid.simulator.settings import load_camp
 from optimizer.backtest import FORECASTS, backtest
 from optimizer.backtest_chunks import SPINUP_DAYS, backtest_chunks
 from optimizer.backtest_report import format_comparison, format_table
@@ -67,7 +68,8 @@ def parse_start(text: str | None) -> datetime:
 
 
 def run(args: argparse.Namespace) -> int:
-    site = load_site(args.site)
+    site, sim = load_camp(args.site)
+    conditions = SyntheticConditions(site, sim, args.seed)
     start = parse_start(args.start)
     strategies = STRATEGIES if args.compare else (args.strategy,)
     if args.jobs < 1:
@@ -77,8 +79,8 @@ def run(args: argparse.Namespace) -> int:
         if args.jobs > 1:  # chunks in processes: no per-step progress
             if not args.no_progress:
                 print(f"{strategy}: {args.jobs} chunks in parallel ...", file=sys.stderr, flush=True)
-            results.append(backtest_chunks(site, start=start, days=args.days, jobs=args.jobs,
-                                           strategy=strategy, forecast=args.forecast, seed=args.seed,
+            results.append(backtest_chunks(site, conditions, start=start, days=args.days, jobs=args.jobs,
+                                           strategy=strategy, forecast=args.forecast,
                                            replan_every_min=args.replan_every_min, step_min=args.step_min,
                                            horizon_h=args.horizon_h))
             continue
@@ -90,8 +92,8 @@ def run(args: argparse.Namespace) -> int:
             bar.update(done - bar.n)
 
         try:
-            results.append(backtest(site, start=start, days=args.days, strategy=strategy,
-                                    forecast=args.forecast, seed=args.seed,
+            results.append(backtest(site, conditions, start=start, days=args.days, strategy=strategy,
+                                    forecast=args.forecast,
                                     replan_every_min=args.replan_every_min, step_min=args.step_min,
                                     horizon_h=args.horizon_h, progress=progress))
         finally:

@@ -6,9 +6,10 @@ import argparse
 import dataclasses
 import json
 from importlib import resources
+from typing import Any
 
-from microgrid.config import load_site
 from microgrid.errors import ConfigError
+from microgrid.simulator.settings import SimulatorSettings, load_camp
 from microgrid.site import Site, device_kind
 
 
@@ -22,9 +23,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    site = load_site(args.site)
+    site, sim = load_camp(args.site)  # the [simulator] table is checked too: the demo runs it
     check_profiles(site)
-    print(json.dumps(site_to_json(site), indent=2) if args.json else summary(site))
+    print(json.dumps(site_to_json(site, sim), indent=2) if args.json else summary(site))
     return 0
 
 
@@ -40,9 +41,12 @@ def check_profiles(site: Site) -> None:
                               key=f"{kind}[{d.name}].modbus.profile")
 
 
-def site_to_json(site: Site) -> dict:
-    """The normalised site model: every device with its parameters in the units of its keys."""
+def site_to_json(site: Site, sim: SimulatorSettings | None = None) -> dict[str, Any]:
+    """The normalised site model: every device with its parameters in the units of its keys, and
+    the virtual camp's knobs (``simulator``) when given."""
     out = dataclasses.asdict(site)
+    if sim is not None:
+        out["simulator"] = dataclasses.asdict(sim)
     out["totals"] = {"pv_kwp": site.pv_kwp, "genset_rated_kw": site.genset_kw,
                      "battery_capacity_kwh": sum(b.capacity_kwh for b in site.batteries)}
     for g, raw in zip(site.gensets, out["gensets"]):

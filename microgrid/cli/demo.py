@@ -3,7 +3,8 @@
 Starts the virtual camp on loopback and the service against it on a fast clock (SQLite
 historian, control enabled on the virtual camp), shows a progress bar, prints a summary
 against load following on the same simulated days, and writes a report and the dashboards
-export into the output folder.
+export into the output folder. With ``--serve``, the camp page stays up over the demo's store
+until Ctrl-C (``--addr`` to show it on the LAN).
 """
 
 from __future__ import annotations
@@ -19,9 +20,12 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from microgrid.config import load_site
+from microgrid.cli.view import announce, open_reader, parse_addr, serve_page
 from microgrid.demo import DemoOptions, DemoResult, run_demo
 from microgrid.errors import ConfigError
+from microgrid.simulator.settings import load_camp
+from microgrid.site import Site
+from microgrid.web import CampPage
 
 EXAMPLE_SITE = Path(__file__).resolve().parents[2] / "sites" / "example-camp.toml"
 
@@ -43,6 +47,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--influx-url", metavar="SPEC",
                    help="stream into InfluxDB instead of SQLite, e.g. influx1://127.0.0.1:8086/microgrid "
                    "or influx2://127.0.0.1:8086?org=un&bucket=microgrid (token: MICROGRID_INFLUX_TOKEN)")
+    p.add_argument("--serve", action="store_true",
+                   help="after the demo, serve the camp page over its store until Ctrl-C")
+    p.add_argument("--addr", default="127.0.0.1:8788", metavar="HOST:PORT",
+                   help="where --serve listens (default 127.0.0.1:8788: this machine only)")
     p.set_defaults(func=run)
 
 
@@ -62,7 +70,9 @@ def run(args: argparse.Namespace) -> int:
         start = datetime.fromisoformat(args.start.replace("Z", "+00:00"))
         if start.tzinfo is None or start.utcoffset().total_seconds() != 0:
             raise ConfigError(f"--start {args.start!r} must be UTC (end it with Z)")
-    site = load_site(args.site)
+    site, sim = load_camp(args.site)
+    if args.serve:
+        host, port = parse_addr(args.addr)  # a bad address fails before the demo runs
     out = Path(args.out)
     options = DemoOptions(days=args.days, start=start, out=out, seed=args.seed,
                           poll_interval_s=args.poll_interval, strategy=args.strategy,
@@ -75,27 +85,52 @@ def run(args: argparse.Namespace) -> int:
         def progress(done_h: float, _total: float) -> None:
             bar.n = round(min(done_h, total_h), 2)
             bar.refresh()
-        result = asyncio.run(run_demo(site, options, progress))
+        result = asyncio.run(run_demo(site, sim, options, progress))
     wall = time.monotonic() - t0
     print(summary_text(result, wall))
     write_outputs(site, result)
+    if args.serve:
+        serve(site, result.store, host, port)
     return 0
 
 
+def serve(site: Site, store_spec: str, host: str, port: int) -> None:
+    """The camp page over the demo's store until Ctrl-C."""
+    store = open_reader(store_spec)
+    page = CampPage([site], store, mode="view of the demo's store")
+    status = {"healthy": True, "reasons": [], "mode": "demo", "sites": [site.name]}
+    try:
+        asyncio.run(serve_page(page, host, port, lambda: status, lambda url: announce(url, host, [site])))
+    except OSError as exc:
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    finally:
+        store.close()
+
+
 def summary_text(r: DemoResult, wall_s: float) -> str:
+    """The demo's summary. It leads with the litres saved against load following on the same
+    simulated days, counting the stored energy each run used up (the two runs end with the
+    battery at different charges; docs/architecture.md §4), and says why the raw renewable
+    fractions differ from the SOC-adjusted ones."""
     s = r.summary
-    avoided = r.baseline_fuel_l - (s.fuel_l or 0.0)
-    pct = 100 * avoided / r.baseline_fuel_l if r.baseline_fuel_l else math.nan
+    fuel_l = s.fuel_l or 0.0
+    ours_l, theirs_l = fuel_l + r.soc_change_l, r.baseline_fuel_l + r.baseline_soc_change_l
+    saved_l = theirs_l - ours_l
+    pct = 100 * saved_l / theirs_l if theirs_l else math.nan
     lines = [
         f"camp-microgrid demo: {s.site} ({s.mission}), {s.period.title}, {wall_s:.0f} s wall time",
-        f"  renewable fraction     {s.renewable_fraction_pct:6.1f} %   (load following: "
-        f"{r.baseline_renewable_fraction_pct:.1f} %); counting the stored energy used up: "
-        f"{r.renewable_fraction_adjusted_pct:.1f} % vs {r.baseline_renewable_fraction_adjusted_pct:.1f} %",
-        f"  diesel                 {s.fuel_l:8.0f} L  ({s.fuel_basis}); load following "
-        f"{r.baseline_fuel_l:.0f} L → {avoided:.0f} L avoided ({pct:.1f} %)",
-        f"  battery SOC            {r.soc_start_pct:.0f} % → {r.soc_end_pct:.0f} % (load following → "
-        f"{r.baseline_soc_end_pct:.0f} %); litres counting the stored energy used up: "
-        f"{s.fuel_l + r.soc_change_l:.0f} L vs {r.baseline_fuel_l + r.baseline_soc_change_l:.0f} L",
+        f"  diesel saved           {saved_l:8.0f} L  ({pct:.1f} %) against load following on the same days, "
+        f"counting the stored energy each run used up",
+        f"  diesel                 {fuel_l:8.0f} L  ({s.fuel_basis}) {r.soc_change_l:+.0f} L for the battery's "
+        f"change = {ours_l:.0f} L; load following {r.baseline_fuel_l:.0f} L {r.baseline_soc_change_l:+.0f} L "
+        f"= {theirs_l:.0f} L",
+        f"  renewable fraction     {r.renewable_fraction_adjusted_pct:6.1f} %   counting the stored energy used up "
+        f"(load following {r.baseline_renewable_fraction_adjusted_pct:.1f} %)",
+        f"                         raw {s.renewable_fraction_pct:.1f} % (load following "
+        f"{r.baseline_renewable_fraction_pct:.1f} %): the battery ended at {r.soc_end_pct:.0f} % here, "
+        f"{r.baseline_soc_end_pct:.0f} % under load following (from {r.soc_start_pct:.0f} %);",
+        "                         energy a run takes out of the battery is not renewable energy it made, "
+        "so only the figures counting the stored energy compare like with like",
         f"  CO2                    {s.co2_t:8.2f} t",
         f"  load / PV / gensets    {s.load_kwh:8.0f} / {s.pv_kwh:.0f} / {s.genset_kwh:.0f} kWh",
         f"  unserved load          {r.unserved_kwh:8.1f} kWh",

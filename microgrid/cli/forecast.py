@@ -10,7 +10,6 @@ import argparse
 import json
 import math
 
-import numpy as np
 import pandas as pd
 
 from forecasts.evaluate import Evaluation, evaluate_pv_tmy, evaluate_sim
@@ -18,8 +17,12 @@ from forecasts.load import load_forecast
 from forecasts.pv import pv_forecast, pv_forecast_from_weather
 from forecasts.skill import format_table
 from forecasts.tmy import SHIPPED
+from microgrid.cli.outputs import out_file, writing
 from microgrid.config import load_site
 from microgrid.errors import InputError
+from microgrid.series_csv import read_series_csv
+from microgrid.simulator.conditions import SyntheticConditions
+from microgrid.simulator.settings import load_simulator_settings
 from microgrid.site import Site
 
 MODES = ("pv-tmy", "pv-sim", "load-sim")
@@ -60,10 +63,11 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(_json_safe(ev.to_dict()), indent=2) if args.json else render(ev))
         return 0
     if args.history and args.out:
+        out = out_file(args.out)
         weather = read_csv_checked(args.weather, WEATHER_COLUMNS) if args.weather else None
         fc = forecast_from_history(site, read_history(args.history), args.horizon_h, weather)
-        fc.to_csv(args.out, index_label="time", date_format="%Y-%m-%dT%H:%M:%SZ",
-                  float_format="%.3f")
+        with writing(out):
+            fc.to_csv(out, index_label="time", date_format="%Y-%m-%dT%H:%M:%SZ", float_format="%.3f")
         print(f"wrote {len(fc)} steps from {fc.index[0]} to {args.out}")
         return 0
     raise InputError("give --evaluate MODE, or --history CSV with --out CSV")
@@ -72,8 +76,9 @@ def run(args: argparse.Namespace) -> int:
 def evaluate(site: Site, args: argparse.Namespace) -> Evaluation:
     if args.evaluate == "pv-tmy":
         return evaluate_pv_tmy(site, args.tmy, days=args.days, start_day=args.start_day)
-    return evaluate_sim(site, args.evaluate.split("-")[0], days=args.days or 28,
-                        warmup_days=args.warmup_days, seed=args.seed)
+    conditions = SyntheticConditions(site, load_simulator_settings(args.site), args.seed)
+    return evaluate_sim(site, conditions, args.evaluate.split("-")[0], days=args.days or 28,
+                        warmup_days=args.warmup_days)
 
 
 def render(ev: Evaluation) -> str:
@@ -102,46 +107,17 @@ def read_history(path: str) -> pd.DataFrame:
 
 def read_csv_checked(path: str, columns: tuple[str, ...]) -> pd.DataFrame:
     """CSV with a ``time`` column (ISO 8601, UTC) and non-negative numeric ``columns[1:]``
-    (other numeric columns kept) → DataFrame indexed by UTC time.
+    (other numeric columns kept, empty cells missing) → DataFrame indexed by UTC time
+    (:func:`microgrid.series_csv.read_series_csv`).
 
     Raises
     ------
     InputError
-        Missing column, unparsable or non-UTC time, non-numeric or negative value (row numbers
-        count the header as row 1).
+        Naming the file, row and column.
     """
-    try:
-        raw = pd.read_csv(path, dtype=str)
-    except (OSError, pd.errors.ParserError) as exc:
-        raise InputError(f"cannot read CSV: {exc}", path=path) from exc
-    for col in columns:
-        if col not in raw:
-            raise InputError(f"missing column (have {list(raw.columns)})", path=path, column=col)
-    times = []
-    for r, text in enumerate(raw["time"], start=2):
-        try:
-            t = pd.Timestamp(text)
-        except (ValueError, TypeError) as exc:
-            raise InputError(f"not an ISO 8601 time: {text!r}", path=path, row=r,
-                             column="time") from exc
-        if t.tzinfo is None or t.utcoffset() != pd.Timedelta(0):
-            raise InputError(f"time must be UTC (Z or +00:00): {text!r}", path=path, row=r,
-                             column="time")
-        times.append(t.tz_convert("UTC"))
-    out = pd.DataFrame(index=pd.DatetimeIndex(times, name="time"))
-    for col in [c for c in raw.columns if c != "time"]:
-        required = col in columns
-        vals = pd.to_numeric(raw[col], errors="coerce").to_numpy()
-        if not required and (raw[col].notna().to_numpy() & ~np.isfinite(vals)).any():
-            continue  # an extra text column: ignored
-        bad = np.flatnonzero(raw[col].notna().to_numpy() & ~np.isfinite(vals)
-                             | (required & (vals < 0)))
-        if len(bad):
-            what = "a non-negative number" if required else "a number"
-            raise InputError(f"not {what}: {raw[col].iloc[bad[0]]!r}", path=path,
-                             row=int(bad[0]) + 2, column=col)
-        out[col] = vals
-    return out.sort_index()
+    table = read_series_csv(path, [c for c in columns if c != "time"], extra="keep", missing_ok=True)
+    index = pd.DatetimeIndex([pd.Timestamp(t) for t in table.times], name="time").tz_convert("UTC")
+    return pd.DataFrame(table.columns, index=index).sort_index()
 
 
 def forecast_from_history(site: Site, history: pd.DataFrame, horizon_h: float,

@@ -2,7 +2,10 @@
 
 Prints one line per device (name, kind, endpoint, status, key fields) or, with ``--json``, a
 list of readings ``{"time", "measurement", "device", "fields": {...}}`` (offline devices carry
-``"online": 0`` and a ``"reason"``). Exit 0 when at least one device answered (the count of
+``"online": 0`` and a ``"reason"``). The JSON is strict whatever the registers hold: a value a
+device serves as NaN or ±infinity, or with a scale factor outside SunSpec's -10..10, decodes as
+missing (the field is absent, the table shows ``missing``), like every missing reading; any
+non-finite number left would print as ``null``. Exit 0 when at least one device answered (the count of
 offline ones is printed), 1 when none did, 2 on a bad site file.
 
 Without ``--once`` it keeps polling each device at its interval (with backoff for failing
@@ -17,7 +20,9 @@ import asyncio
 import dataclasses
 import json
 import logging
+import math
 import sys
+from typing import Any
 
 from microgrid.clock import RealClock
 from microgrid.config import load_site
@@ -60,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     answered = [n for n, s in cycle.status.items() if s.online]
     offline = [n for n, s in cycle.status.items() if not s.online]
     if args.json:
-        print(json.dumps(readings_json(cycle), indent=2))
+        print(json.dumps(readings_json(cycle), indent=2, allow_nan=False))
     else:
         print(table(site, cycle))
         print(f"{len(answered)} of {len(cycle.status)} devices answered"
@@ -92,7 +97,7 @@ async def poll_forever(site: Site, as_json: bool, cycles: int | None) -> int:
                 ever = ever or any(r.fields.get("online") for r in cycle.readings)
                 if as_json:
                     for item in readings_json(cycle):
-                        print(json.dumps(item), flush=True)
+                        print(json.dumps(item, allow_nan=False), flush=True)
                 else:
                     stamp = cycle.time.strftime("%H:%M:%S")
                     rows = table(site, cycle, only=cycle.polled).splitlines()[1:]
@@ -103,11 +108,13 @@ async def poll_forever(site: Site, as_json: bool, cycles: int | None) -> int:
     return 0 if ever else 1
 
 
-def readings_json(cycle) -> list[dict]:
-    """The cycle's device readings as JSON objects; offline ones carry their reason."""
+def readings_json(cycle: Any) -> list[dict[str, Any]]:
+    """The cycle's device readings as JSON objects (strict JSON: no NaN or infinity, those are
+    null); offline ones carry their reason."""
     out = []
     for r in cycle.readings:
         item = r.to_json()
+        item["fields"] = {k: v if math.isfinite(v) else None for k, v in item["fields"].items()}
         status = cycle.status.get(r.device)
         if status is not None and not status.online:
             item["reason"] = status.reason

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from microgrid.cli.outputs import out_file, writing
 from microgrid.config import load_site
 from microgrid.errors import MicrogridError, ReportError
 from microgrid.reports.export import FORMATS, format_from_path, write_report
@@ -51,17 +52,17 @@ def run(args: argparse.Namespace) -> int:
     if fmt is None:
         raise ReportError(f"cannot tell the format from {args.out!r}; give --format "
                           f"({', '.join(FORMATS)})")
+    out = out_file(args.out)
     site = load_site(args.site)
     period = parse_period(args.period, site.location.timezone)
     historian = open_store(args.store)
     try:
         energy, gensets = read_report_frames(historian, site, period)
     finally:
-        close = getattr(historian, "close", None)
-        if close is not None:
-            close()
+        historian.close()
     s = summarize(site, period, energy, gensets)
-    path = write_report(s, fmt, args.out)
+    with writing(out):
+        path = write_report(s, fmt, out)
     print(f"wrote {path} ({fmt}): {s.site} {period.label} ({period.title}); renewable fraction "
           f"{display(s.renewable_fraction_pct, '%')} %, diesel {display(s.fuel_l, 'L')} L "
           f"({s.fuel_basis}), {display(s.co2_t, 't')} tCO2; data completeness "

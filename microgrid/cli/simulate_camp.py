@@ -13,10 +13,11 @@ import signal
 from datetime import datetime, timezone
 
 from microgrid.clock import SimClock
-from microgrid.config import load_site
 from microgrid.errors import ConfigError
 from microgrid.simulator.camp import VirtualCamp
 from microgrid.simulator.server import serve_camp
+from microgrid.simulator.settings import SimulatorSettings, load_camp
+from microgrid.site import Site
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -50,13 +51,13 @@ def _start(text: str | None) -> datetime:
 def run(args: argparse.Namespace) -> int:
     if not args.speed > 0:
         raise ConfigError(f"--speed must be > 0, got {args.speed}")
-    site = load_site(args.site)
+    site, sim = load_camp(args.site)
     clock = SimClock(_start(args.start), speed=args.speed)
-    return asyncio.run(_serve(site, clock, args))
+    return asyncio.run(_serve(site, sim, clock, args))
 
 
-async def _serve(site, clock: SimClock, args: argparse.Namespace) -> int:
-    camp = VirtualCamp(site, clock, seed=args.seed)
+async def _serve(site: Site, sim: SimulatorSettings, clock: SimClock, args: argparse.Namespace) -> int:
+    camp = VirtualCamp(site, sim, clock, seed=args.seed)
     servers = await serve_camp(site, camp)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -21,16 +20,22 @@ import pandas as pd
 
 from microgrid.accounting import renewable_fraction_soc_adjusted_pct
 from microgrid.clock import EventClock, SimClock
+from microgrid.plant.battery import capacity_weighted_soc_pct
+from microgrid.plant.bucket import BUCKET_MIN
+from microgrid.plant.conditions import pv_column
 from microgrid.reports.period import period_from_range
 from microgrid.reports.source import read_report_frames
 from microgrid.reports.summary import ReportSummary, summarize
 from microgrid.service.runner import ServiceOptions
-from microgrid.service.wiring import open_store, wire_service
+from microgrid.service.wiring import Wired, open_store, wire_service
 from microgrid.simulator.camp import VirtualCamp
-from microgrid.simulator.conditions import generate_conditions
+from microgrid.simulator.conditions import SyntheticConditions
 from microgrid.simulator.server import serve_camp
-from microgrid.site import Site
+from microgrid.simulator.settings import SimulatorSettings
+from microgrid.site import ENABLED, Site
+from optimizer.backtest import backtest, soc_change_l
 from telemetry.historian import open_historian
+from telemetry.testing import free_port
 
 log = logging.getLogger(__name__)
 
@@ -71,30 +76,22 @@ def demo_site(site: Site, poll_interval_s: float) -> Site:
     """The site with every device on a free loopback port, polled every ``poll_interval_s``,
     control enabled (the virtual camp is ours to command)."""
     def moved(device):
-        m = dataclasses.replace(device.modbus, host="127.0.0.1", port=_free_port(),
+        m = dataclasses.replace(device.modbus, host="127.0.0.1", port=free_port(),
                                 poll_interval_s=poll_interval_s, timeout_s=2.0)
         return dataclasses.replace(device, modbus=m)
     return dataclasses.replace(
-        site, control_mode="enabled", pv_arrays=tuple(map(moved, site.pv_arrays)),
+        site, control_mode=ENABLED, pv_arrays=tuple(map(moved, site.pv_arrays)),
         batteries=tuple(map(moved, site.batteries)), gensets=tuple(map(moved, site.gensets)),
         load_meters=tuple(map(moved, site.load_meters)))
 
 
-def camp_past(site: Site, start: datetime, seed: int | None, days: float = 14.0) -> pd.DataFrame:
+def camp_past(conditions: SyntheticConditions, start: datetime, days: float = 14.0) -> pd.DataFrame:
     """The virtual camp's 15-min load and PV over the ``days`` before ``start``: the history a
     camp that has been running has, so the demo's forecasts are not a cold start. It only seeds
     the forecaster (the store and the report cover the demo days alone)."""
-    periods = int(days * 96)
-    past = generate_conditions(site, start - timedelta(days=days), periods, 15,
-                               seed=site.simulator.seed if seed is None else seed)
-    pv = past[[c for c in past.columns if c.startswith("pv_available_kw")]].sum(axis=1)
+    past = conditions.frame(start - timedelta(days=days), int(days * 24 * 60 / BUCKET_MIN), BUCKET_MIN)
+    pv = past[[pv_column(a.name) for a in conditions.site.pv_arrays]].sum(axis=1)
     return pd.DataFrame({"load_kw": past["load_kw"], "pv_kw": pv}, index=past.index)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def default_start(site: Site) -> datetime:
@@ -103,24 +100,25 @@ def default_start(site: Site) -> datetime:
     return local.astimezone(zoneinfo.ZoneInfo("UTC"))
 
 
-async def run_demo(site: Site, options: DemoOptions,
+async def run_demo(site: Site, sim: SimulatorSettings, options: DemoOptions,
                    progress: Callable[[float, float], None] | None = None) -> DemoResult:
     """Run the demo; ``progress(done_h, total_h)`` is called every simulated 15 min."""
     site = demo_site(site, options.poll_interval_s)
+    conditions = SyntheticConditions(site, sim, options.seed)
     start = options.start or default_start(site)
     end = start + timedelta(days=options.days)
     options.out.mkdir(parents=True, exist_ok=True)
     store_spec = options.store or f"sqlite:///{options.out / 'microgrid.sqlite'}"
     _fresh_sqlite(store_spec)
     clock = EventClock(start) if options.speed is None else SimClock(start, options.speed)
-    camp = VirtualCamp(site, clock, seed=options.seed)
+    camp = VirtualCamp(site, sim, clock, seed=options.seed)
     servers = await serve_camp(site, camp)
     store = open_store(store_spec, spool=options.out / "spool.db")
     try:
         wired = await wire_service(
-            site, clock=clock, store=store, strategy=options.strategy, control_mode="enabled",
+            site, clock=clock, store=store, strategy=options.strategy, control_mode=ENABLED,
             status_port=None, options=ServiceOptions(poll_tick_s=options.poll_interval_s))
-        wired.service.history.add_frame(camp_past(site, start, options.seed))
+        wired.service.history.add_frame(camp_past(conditions, start))
         stop = asyncio.Event()
         driver = _drive(clock, start, end, stop, progress)
         if isinstance(clock, EventClock):
@@ -131,7 +129,7 @@ async def run_demo(site: Site, options: DemoOptions,
             await wired.close()
     finally:
         await servers.stop()
-    return _result(site, options, start, end, store_spec, camp, wired)
+    return _result(site, conditions, options, start, end, store_spec, camp, wired)
 
 
 async def _drive(clock: EventClock, start, end, stop: asyncio.Event, progress) -> None:
@@ -155,8 +153,8 @@ def _fresh_sqlite(spec: str) -> None:
             Path(str(path) + suffix).unlink(missing_ok=True)
 
 
-def _result(site, options, start, end, store_spec, camp, wired) -> DemoResult:
-    from optimizer.backtest import backtest, soc_change_l
+def _result(site: Site, conditions: SyntheticConditions, options: DemoOptions, start: datetime,
+            end: datetime, store_spec: str, camp: VirtualCamp, wired: Wired) -> DemoResult:
     period = period_from_range(start, end, site.location.timezone, label="demo")
     store = open_historian(store_spec)  # reading only: no spool
     try:
@@ -166,8 +164,8 @@ def _result(site, options, start, end, store_spec, camp, wired) -> DemoResult:
     finally:
         store.close()
     summary = summarize(site, period, energy, gensets)
-    baseline = backtest(site, start=start, days=options.days, strategy="load-following",
-                        forecast="perfect", seed=options.seed)
+    baseline = backtest(site, conditions, start=start, days=options.days, strategy="load-following",
+                        forecast="perfect")
     state = wired.service.state
     written = int(setpoints["accepted"].sum()) if len(setpoints) else 0
     soc0 = {b.name: b.initial_soc_pct for b in site.batteries}
@@ -187,5 +185,5 @@ def _result(site, options, start, end, store_spec, camp, wired) -> DemoResult:
 
 
 def _mean_soc(site: Site, soc: dict[str, float]) -> float:
-    cap = sum(b.capacity_kwh for b in site.batteries)
-    return sum(soc[b.name] * b.capacity_kwh for b in site.batteries) / cap if cap else float("nan")
+    mean = capacity_weighted_soc_pct(site.batteries, soc)
+    return float("nan") if mean is None else mean

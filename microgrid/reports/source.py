@@ -7,11 +7,13 @@ so this module imports no backend: the CLI opens the store. Returns the frames i
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pandas as pd
 
 from microgrid.errors import HistorianError, ReportError
-from microgrid.reports.period import Period
-from microgrid.reports.summary import time_indexed
+from microgrid.reports.period import Period, period_from_range
+from microgrid.reports.summary import ReportSummary, summarize, time_indexed
 from microgrid.site import Site
 
 ENERGY_FIELDS = ("load_kwh", "pv_kwh", "genset_kwh", "battery_charge_kwh",
@@ -56,10 +58,24 @@ def _frame(df: pd.DataFrame | None) -> pd.DataFrame:
 
 
 def frames_from_readings(readings) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``energy`` and ``genset_energy`` frames straight from readings (no store), e.g. from
-    :func:`microgrid.simulator.history.simulate_history`; same shape as
-    :func:`read_report_frames`."""
+    """``energy`` and ``genset_energy`` frames straight from readings (no store), e.g. a simulated
+    history; same shape as :func:`read_report_frames`."""
     energy = [{"time": r.time, **r.present_fields()} for r in readings if r.measurement == "energy"]
     gens = [{"time": r.time, "device": r.tags.get("device"), **r.present_fields()}
             for r in readings if r.measurement == "genset_energy"]
     return _frame(pd.DataFrame(energy)), _frame(pd.DataFrame(gens))
+
+
+def summarize_range(historian, site: Site, start: datetime, end: datetime,
+                    label: str | None = None) -> ReportSummary:
+    """The report's figures for any UTC range [start, end) — the camp page's headline figures
+    are these, so the page and a report of the same range state the same numbers.
+
+    Raises
+    ------
+    ReportError
+        The store failed, or holds no ``energy`` row in the range.
+    """
+    period = period_from_range(start, end, site.location.timezone, label)
+    energy, gensets = read_report_frames(historian, site, period)
+    return summarize(site, period, energy, gensets)

@@ -21,11 +21,12 @@ import pandas as pd
 
 from microgrid.accounting import renewable_fraction_pct
 from microgrid.errors import ReportError
+from microgrid.plant.bucket import BUCKET_MIN
 from microgrid.reports.period import Period
 from microgrid.site import Site
 
 #: Length of the roll-up buckets the report reads. [min]
-BUCKET_MIN = 15
+
 #: Genset loading histogram bands: edges in % of rated power; the last band is "≥ 100 %".
 LOADING_EDGES_PCT = (0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100)
 #: A bucket with coverage below this is listed as (part of) a gap. [%]

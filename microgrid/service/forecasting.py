@@ -16,12 +16,12 @@ import pandas as pd
 from forecasts.load import load_forecast
 from forecasts.pv import pv_forecast
 from forecasts.types import Forecast
+from microgrid.errors import PlanError
+from microgrid.plant.bucket import BUCKET_H
 from microgrid.readings import Reading
 from microgrid.site import Site
 from optimizer.plan import PlanInputs
 from optimizer.trusted_pv import trusted_pv_kw
-
-BUCKET = timedelta(minutes=15)
 
 
 class History:
@@ -38,9 +38,8 @@ class History:
         for r in readings:
             if r.measurement != "energy":
                 continue
-            h = BUCKET / timedelta(hours=1)
-            rows[pd.Timestamp(r.time)] = {"load_kw": r.fields.get("load_kwh", math.nan) / h,
-                                          "pv_kw": r.fields.get("pv_kwh", math.nan) / h}
+            rows[pd.Timestamp(r.time)] = {"load_kw": r.fields.get("load_kwh", math.nan) / BUCKET_H,
+                                          "pv_kw": r.fields.get("pv_kwh", math.nan) / BUCKET_H}
         if rows:
             self.add_frame(pd.DataFrame.from_dict(rows, orient="index"))
 
@@ -62,9 +61,16 @@ def forecast_inputs(site: Site, issue: datetime, history: History, *,
     """Plan inputs for the horizon from ``issue`` (aligned down to the planning step).
 
     Load: time-of-week profile from the history with the recent-level correction; where the
-    history cannot say (a new camp), the last measured load is held (persistence). PV: clear-sky
-    scaled by the recent clear-sky index (smart persistence decaying to climatology); the plan gets
-    the quantile the site trusts (``optimizer.pv_forecast_pct``, :mod:`optimizer.trusted_pv`).
+    history cannot say (a new camp), the last measured load is held (persistence), else the
+    site's ``forecast.cold_start_load_kw``. PV: clear-sky scaled by the recent clear-sky index
+    (smart persistence decaying to the site's climatology); the plan gets the quantile the site
+    trusts (``optimizer.pv_forecast_pct``, :mod:`optimizer.trusted_pv`).
+
+    Raises
+    ------
+    PlanError
+        No load measured yet and no ``forecast.cold_start_load_kw`` in the site file: there is
+        nothing honest to plan on (the devices stay in their own automatic mode).
 
     Returns
     -------
@@ -82,12 +88,17 @@ def forecast_inputs(site: Site, issue: datetime, history: History, *,
     fallback = current_load_kw
     if fallback is None or not math.isfinite(fallback):
         recent = hist["load_kw"].dropna()
-        fallback = float(recent.iloc[-1]) if len(recent) else site.simulator.load_base_kw
+        fallback = float(recent.iloc[-1]) if len(recent) else site.forecast.cold_start_load_kw
+    if fallback is None:
+        raise PlanError("no load measured yet and no forecast.cold_start_load_kw in the site file: "
+                        "no plan until the load meter answers")
     if load is None:
         flat = np.full(n, fallback)
         load = Forecast("load", pd.Timestamp(issue), times, flat * 0.9, flat, flat * 1.1)
     else:
-        fill = lambda a: np.where(np.isfinite(a), a, fallback)  # noqa: E731
+        def fill(a: np.ndarray) -> np.ndarray:
+            return np.where(np.isfinite(a), a, fallback)
+
         load = Forecast("load", load.issue_time, times, fill(load.p10_kw), fill(load.p50_kw),
                         fill(load.p90_kw))
     measured = hist["pv_kw"].dropna()

@@ -1,4 +1,6 @@
-"""A plan as docs/architecture.md §4 points: ``plan`` per step (tag ``strategy``) and one ``optimizer`` point."""
+"""A plan as docs/architecture.md §4 points: ``plan`` per step (tag ``strategy``), ``plan_genset``
+per step and unit (which gensets run when: the camp page's plan chart) and one ``optimizer``
+point."""
 
 from __future__ import annotations
 
@@ -14,7 +16,8 @@ STATUS_CODE = {"optimal": 0, "feasible": 1, "fallback": 2}
 
 
 def plan_readings(site: Site, plan: Plan, issued: datetime) -> list[Reading]:
-    """Per-step ``plan`` points and the ``optimizer`` point of one planning run."""
+    """Per-step ``plan`` and ``plan_genset`` points and the ``optimizer`` point of one planning
+    run."""
     tags = {"site": site.name, "strategy": plan.strategy}
     soc = plan.to_dataframe(site)["soc_pct"].to_numpy()
     battery = plan.battery_total_kw
@@ -29,6 +32,9 @@ def plan_readings(site: Site, plan: Plan, issued: datetime) -> list[Reading]:
         if math.isfinite(soc[i]):
             fields["soc_pct"] = float(soc[i])
         out.append(Reading(t, "plan", tags, fields))
+        for g in plan.genset_on:
+            out.append(Reading(t, "plan_genset", {**tags, "device": g},
+                               {"on": float(plan.genset_on[g][i]), "power_kw": float(plan.genset_kw[g][i])}))
     opt = {"solve_s": plan.solve_s, "gap_pct": plan.gap_pct, "objective_l": plan.objective_l,
            "status": float(STATUS_CODE[plan.status]), "fuel_l": plan.total_fuel_l}
     out.append(Reading(issued, "optimizer", tags,

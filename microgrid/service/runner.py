@@ -5,8 +5,14 @@
 - plan (every ``plan_every_s``, on the quarter hour): forecast from the measured history, plan
   with the chosen strategy (the fallback plan when the optimizer fails), store the forecast,
   the plan and the optimizer's figures;
-- control (every ``control_every_s``): the current plan step becomes device setpoints;
-- drain (when the store is a spool): sends spooled batches to the server.
+- control (every ``control_every_s``): the current plan step becomes device setpoints, while
+  the plan is fresh (:mod:`microgrid.service.freshness`): past its horizon or older than
+  ``ServiceOptions.plan_max_age_s``, every device gets its own safe value (gensets ``auto``,
+  limits released) and the ``plan_expired`` alarm is raised in the store and the status until a
+  fresh plan exists;
+- drain (when a durable spool is in front of the store): sends spooled batches to the server.
+
+Every collaborator is typed (:mod:`microgrid.service.collaborators`); nothing is sniffed.
 
 With an :class:`~microgrid.clock.EventClock` the loops are its participants, so simulated time
 only moves when every loop waits; with a real clock they run in real time.
@@ -17,34 +23,60 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Callable, Protocol
+from typing import Any
 
 from microgrid.accounting import camp_totals
+from microgrid.clock import LoopClock
+from microgrid.plant import Setpoints
 from microgrid.readings import Reading
+from microgrid.service.collaborators import Backlog, PollSource, SetpointWriter, Store
 from microgrid.service.forecasting import History, forecast_inputs, forecast_readings
+from microgrid.service.freshness import (
+    PLAN_EXPIRED,
+    SEVERITY_WARNING,
+    Alarm,
+    alarm_reading,
+    plan_end,
+    plan_expiry,
+)
 from microgrid.service.plan_readings import plan_readings
 from microgrid.site import Site
+from optimizer.guards import Measured, control_setpoints
 from optimizer.plan import Plan, PlanState
-from optimizer.setpoints import guard_empty_battery, guard_full_battery, guard_reserve, setpoints_for_step
+from optimizer.planner import Planner
+from optimizer.setpoints import step_at
 
 log = logging.getLogger(__name__)
 
 
-class Store(Protocol):
-    def write(self, readings: list[Reading]) -> None: ...
+#: A plan drives the plant for at most this many re-plan periods without a new one (default).
+PLAN_MAX_AGE_PERIODS = 4
 
 
 @dataclass(frozen=True)
 class ServiceOptions:
-    """Cadences of the loops. [s]"""
+    """Cadences of the loops. [s]
+
+    ``plan_max_age_s`` is the oldest a plan may be and still drive the plant (default
+    :data:`PLAN_MAX_AGE_PERIODS` re-plan periods: 1 h at the 15-min cadence). [s]
+    """
 
     plan_every_s: float = 900.0
     control_every_s: float = 60.0
     poll_tick_s: float = 1.0
     drain_every_s: float = 5.0
     history_days: float = 14.0
+    plan_max_age_s: float | None = None
+
+    @property
+    def max_plan_age_s(self) -> float:
+        """``plan_max_age_s``, or its default. [s]"""
+        if self.plan_max_age_s is None:
+            return PLAN_MAX_AGE_PERIODS * self.plan_every_s
+        return self.plan_max_age_s
 
 
 @dataclass
@@ -59,6 +91,7 @@ class ServiceState:
     plan: Plan | None = None
     plan_issued: datetime | None = None
     errors: list[str] = field(default_factory=list)
+    alarms: dict[str, Alarm] = field(default_factory=dict)  #: by code, active or last cleared
 
 
 class Service:
@@ -67,27 +100,30 @@ class Service:
     Parameters
     ----------
     site : Site
-    clock : Clock
+    clock : LoopClock
         ``RealClock`` in the field; ``EventClock``/``SimClock`` against the virtual camp.
-    pipeline : telemetry.pipeline.PollPipeline
-        ``await cycle() -> list[Reading]``, ``flush()``, ``latest`` device values.
-    planner : optimizer.planner.Planner
+    pipeline : PollSource
+        :class:`telemetry.pipeline.PollPipeline`.
+    planner : Planner
         ``plan(inputs, state) -> Plan`` (the MILP falls back by itself on failure).
-    controller : telemetry.control.Controller
-        ``await apply(setpoints) -> list[Reading]``.
+    controller : SetpointWriter
+        :class:`telemetry.control.Controller`.
     store : Store
-        ``write(readings)``; a spool in front of InfluxDB also has ``drain_once()``.
+        Any historian.
+    backlog : Backlog, optional
+        The durable spool in front of the store, when there is one (it is usually the store
+        itself): drained by the drain loop, flushed at shutdown, shown in the status.
     """
 
-    def __init__(self, site: Site, *, clock, pipeline, planner, controller, store: Store,
-                 options: ServiceOptions = ServiceOptions(), history: History | None = None,
-                 extra_status: Callable[[], dict[str, Any]] | None = None):
+    def __init__(self, site: Site, *, clock: LoopClock, pipeline: PollSource, planner: Planner,
+                 controller: SetpointWriter, store: Store, backlog: Backlog | None = None,
+                 options: ServiceOptions = ServiceOptions(), history: History | None = None):
         self.site, self.clock, self.pipeline = site, clock, pipeline
-        self.planner, self.controller, self.store = planner, controller, store
+        self.planner, self.controller, self.store, self.backlog = planner, controller, store, backlog
         self.options = options
         self.history = history or History(options.history_days)
         self.state = ServiceState()
-        self._extra_status = extra_status
+        self._stop = asyncio.Event()
         self._genset_since: dict[str, tuple[bool, datetime]] = {}
         self._first_poll = asyncio.Event()
         self._first_plan = asyncio.Event()
@@ -98,28 +134,25 @@ class Service:
         self._stop = stop
         self.state.started = self.clock.now()
         loops = [self._poll_loop(), self._plan_loop(), self._control_loop()]
-        if hasattr(self.store, "drain_once"):
-            loops.append(self._drain_loop())
+        if self.backlog is not None:
+            loops.append(self._drain_loop(self.backlog))
         try:
             await asyncio.gather(*(self._participant(loop) for loop in loops))
         finally:
             self._write(self.pipeline.flush())
-            if hasattr(self.store, "flush"):
-                await asyncio.to_thread(self.store.flush)
+            if self.backlog is not None:
+                await asyncio.to_thread(self.backlog.flush)
 
-    async def _participant(self, coro) -> None:
-        join, leave = getattr(self.clock, "join", None), getattr(self.clock, "leave", None)
-        if join:
-            join()
+    async def _participant(self, coro: Coroutine[Any, Any, None]) -> None:
+        self.clock.join()
         try:
             await coro
         finally:
-            if leave:
-                leave()
+            self.clock.leave()
 
     async def _wait(self, seconds: float) -> None:
-        """Sleep on the clock; with a real clock a stop request cuts the sleep short."""
-        if hasattr(self.clock, "join"):  # event clock: only clock sleeps let time move
+        """Sleep on the clock; with a clock that moves by itself a stop request cuts the sleep short."""
+        if self.clock.event_driven:  # only clock sleeps let time move
             await self.clock.sleep(seconds)
             return
         sleeper = asyncio.ensure_future(self.clock.sleep(seconds))
@@ -185,36 +218,62 @@ class Service:
             plan = self.state.plan
             if plan is not None:
                 try:
-                    index = self._step_index(plan, self.clock.now())
-                    readings = await self.controller.apply(self._setpoints(plan, index))
+                    readings = await self.controller.apply(self._setpoints(plan))
                     self._write(readings)
                 except Exception as exc:
                     self._error("control", exc)
             await self._wait(self.options.control_every_s)
 
-    def _setpoints(self, plan: Plan, index: int):
-        """The plan step's setpoints, with base loads released while a battery is full, and a
-        genset started if the measured battery cannot carry the measured net load until the next
-        plan (the forecast was too low), or if the camp would hold less operating reserve than
-        the site's rule."""
-        setpoints = setpoints_for_step(self.site, plan, index)
+    def _setpoints(self, plan: Plan) -> Setpoints:
+        """The current plan step's setpoints through the guards (:func:`optimizer.guards.control_setpoints`):
+        a genset started if the measured battery cannot carry the measured net load until the
+        next plan (the forecast was too low), or if the camp would hold less operating reserve
+        than the site's rule. Outside the plan or past its age, every device in its own safe mode."""
+        now = self.clock.now()
+        index = None if self._plan_expired(plan, now) else step_at(plan, now)
+        return control_setpoints(self.site, plan, index, self._measured(),
+                                 look_ahead_h=self.options.plan_every_s / 3600.0)
+
+    def _plan_expired(self, plan: Plan, now: datetime) -> bool:
+        """Raise, keep or clear the ``plan_expired`` alarm (stored at every control tick while
+        active, and once when cleared); whether the plan has expired."""
+        issued = self.state.plan_issued or now
+        why = plan_expiry(plan, issued, now, self.options.max_plan_age_s)
+        alarm = self.state.alarms.get(PLAN_EXPIRED)
+        was_active = alarm is not None and alarm.active
+        if why is None and not was_active:
+            return False
+        age_s = (now - issued).total_seconds()
+        if why is not None and not was_active:
+            log.error("%s: devices handed back to their own automatic mode until a fresh plan", why)
+            alarm = Alarm(PLAN_EXPIRED, "service", SEVERITY_WARNING, True, now, why, age_s)
+        elif why is None:
+            log.warning("a fresh plan (issued %s) drives the plant again", issued.isoformat())
+            alarm = Alarm(PLAN_EXPIRED, "service", SEVERITY_WARNING, False, now,
+                          "a fresh plan drives the plant again", age_s)
+        else:
+            assert alarm is not None
+            alarm.message, alarm.value = why, age_s
+        self.state.alarms[PLAN_EXPIRED] = alarm
+        self._write([alarm_reading(self.site.name, now, alarm)])
+        return alarm.active
+
+    def _measured(self) -> Measured | None:
+        """The latest load, PV and SOC of every battery; None when one is missing (no guard)."""
         camp = self._latest_camp()
         if "load_kw" not in camp or "pv_kw" not in camp:
-            return setpoints
+            return None
         latest = self.pipeline.latest
         soc = {b.name: float(v) for b in self.site.batteries
                if (v := (latest.get(b.name) or {}).get("soc_pct")) is not None}
         if len(soc) < len(self.site.batteries):
-            return setpoints  # no measured SOC: nothing to judge by
-        ahead_h = self.options.plan_every_s / 3600.0
-        setpoints = guard_empty_battery(self.site, guard_full_battery(self.site, setpoints, soc), soc,
-                                        camp["load_kw"] - camp["pv_kw"], look_ahead_h=ahead_h)
-        return guard_reserve(self.site, setpoints, soc, camp["load_kw"], camp["pv_kw"], look_ahead_h=ahead_h)
+            return None  # no measured SOC: nothing to judge by
+        return Measured(soc, camp["load_kw"], camp["pv_kw"])
 
-    async def _drain_loop(self) -> None:
+    async def _drain_loop(self, backlog: Backlog) -> None:
         while not self._stop.is_set():
             try:
-                await asyncio.to_thread(self.store.drain_once)
+                await asyncio.to_thread(backlog.drain_once)
             except Exception as exc:
                 self._error("drain", exc)
             await self._wait(self.options.drain_every_s)
@@ -238,20 +297,12 @@ class Service:
         elapsed = (now - epoch).total_seconds() % period_s
         return period_s - elapsed if elapsed > 1e-6 else period_s
 
-    @staticmethod
-    def _step_index(plan: Plan, now: datetime) -> int:
-        index = 0
-        for i, t in enumerate(plan.time):
-            if t <= now:
-                index = i
-        return index
-
     def _latest_camp(self) -> dict[str, float]:
         return dict(camp_totals(self.site, self.clock.now(), self.pipeline.latest).fields)
 
     def _track_gensets(self) -> None:
         now = self.clock.now()
-        latest = getattr(self.pipeline, "latest", {}) or {}
+        latest = self.pipeline.latest
         for g in self.site.gensets:
             running = (latest.get(g.name) or {}).get("running")
             if running is None:
@@ -265,7 +316,7 @@ class Service:
 
     def plan_state(self) -> PlanState:
         """Camp state for the planner from the latest readings (defaults where unknown)."""
-        latest = getattr(self.pipeline, "latest", {}) or {}
+        latest = self.pipeline.latest
         now = self.clock.now()
         soc = {b.name: float(v) for b in self.site.batteries
                if (v := (latest.get(b.name) or {}).get("soc_pct")) is not None and math.isfinite(v)}
@@ -280,29 +331,23 @@ class Service:
         stale = self.options.poll_tick_s * 10 + 30
         if self.state.last_poll is None or (now - self.state.last_poll).total_seconds() > stale:
             reasons.append("no recent poll")
-        devices = {}
-        poller = getattr(self.pipeline, "poller", None)
-        if poller is not None:
-            for name, st in poller.status().items():
-                devices[name] = {k: (v.isoformat() if isinstance(v, datetime) else v)
-                                 for k, v in vars(st).items()} if hasattr(st, "__dict__") else st
-            if devices and not any(d.get("online") for d in devices.values() if isinstance(d, dict)):
-                reasons.append("no device answers")
-        plan = self.state.plan
-        out = {"site": self.site.name, "time": now.isoformat(), "healthy": not reasons,
+        devices = self.pipeline.device_status()
+        if devices and not any(d.get("online") for d in devices.values()):
+            reasons.append("no device answers")
+        alarms = [a.to_json() for a in self.state.alarms.values() if a.active]
+        reasons += [f"{a['code']}: {a['message']}" for a in alarms]
+        plan, issued = self.state.plan, self.state.plan_issued
+        out: dict[str, Any] = {"site": self.site.name, "time": now.isoformat(), "healthy": not reasons,
                "reasons": reasons, "started": self.state.started, "last_poll": self.state.last_poll,
-               "polls": self.state.polls, "devices": devices,
-               "plan": None if plan is None else {
-                   "issued": self.state.plan_issued, "status": plan.status, "reason": plan.reason,
-                   "strategy": plan.strategy, "fuel_l": plan.total_fuel_l, "solve_s": plan.solve_s},
+               "polls": self.state.polls, "devices": devices, "alarms": alarms,
+               "plan": None if plan is None or issued is None else {
+                   "issued": issued, "status": plan.status, "reason": plan.reason,
+                   "strategy": plan.strategy, "fuel_l": plan.total_fuel_l, "solve_s": plan.solve_s,
+                   "ends": plan_end(plan), "age_s": (now - issued).total_seconds(),
+                   "max_age_s": self.options.max_plan_age_s,
+                   "fresh": plan_expiry(plan, issued, now, self.options.max_plan_age_s) is None},
                "plans": self.state.plans, "fallbacks": self.state.fallbacks,
-               "errors": self.state.errors[-5:]}
-        spool = getattr(self.store, "status", None)  # a SpooledHistorian: depth, drops
-        if callable(spool):
-            out["spool"] = spool()
-        control = getattr(self.controller, "status", None)
-        if callable(control):
-            out["control"] = control()
-        if self._extra_status:
-            out.update(self._extra_status())
+               "errors": self.state.errors[-5:], "control": self.controller.status()}
+        if self.backlog is not None:
+            out["spool"] = self.backlog.status()
         return out

@@ -1,7 +1,8 @@
 """The virtual camp: camp state advanced with a clock, read and commanded like real devices.
 
-:class:`VirtualCamp` holds the :class:`~microgrid.simulator.physics.CampState` and the
-:class:`~microgrid.simulator.physics.Setpoints` control has written. Whenever it is read or
+:class:`VirtualCamp` holds the :class:`~microgrid.plant.CampState` and the
+:class:`~microgrid.plant.Setpoints` control has written; its physics is the kernel's step model
+(:func:`~microgrid.plant.dispatch_step`). Whenever it is read or
 commanded it first advances the physics from the last simulated instant to ``clock.now()`` in
 fixed sub-steps (``step_s``), with conditions generated on the fly one UTC day at a time (the
 same values :func:`generate_conditions` gives for that seed). Setpoints with a revert time fall
@@ -22,16 +23,11 @@ import numpy as np
 
 from microgrid.clock import Clock
 from microgrid.errors import DeviceError
-from microgrid.simulator.devices import DeviceViews
-from microgrid.simulator.physics import (
-    GENSET_MODES,
-    CampState,
-    Setpoints,
-    StepResult,
-    dispatch_step,
-    generate_conditions,
-    pv_column,
-)
+from microgrid.plant import GENSET_MODES, CampState, Setpoints, StepResult, dispatch_step
+from microgrid.plant.conditions import pv_column
+from microgrid.simulator.conditions import generate_conditions
+from microgrid.simulator.devices import CampSnapshot, DeviceViews
+from microgrid.simulator.settings import SimulatorSettings
 from microgrid.site import Battery, Genset, PvArray, Site
 
 TANK_REFILL_PCT = 25.0  #: the day tank is refilled from the bulk tank below this level. [%]
@@ -47,10 +43,12 @@ class VirtualCamp:
     Parameters
     ----------
     site : Site
+    sim : SimulatorSettings
+        The virtual camp's knobs (load model, seed).
     clock : Clock
         Time source; the camp is simulated up to ``clock.now()`` whenever it is used.
     seed : int, optional
-        Seed of clouds and load noise (default ``site.simulator.seed``).
+        Seed of clouds and load noise (default ``sim.seed``).
     step_s : float
         Physics sub-step. [s]
     genset_revert_s : float | None
@@ -61,13 +59,14 @@ class VirtualCamp:
         plausible non-zero readings, as on a camp in service; False starts them at 0.
     """
 
-    def __init__(self, site: Site, clock: Clock, seed: int | None = None, step_s: float = 60.0,
-                 genset_revert_s: float | None = 300.0, initial_counters: bool = True):
+    def __init__(self, site: Site, sim: SimulatorSettings, clock: Clock, *, seed: int | None = None,
+                 step_s: float = 60.0, genset_revert_s: float | None = 300.0, initial_counters: bool = True):
         if not step_s > 0:
             raise ValueError(f"step_s must be > 0, got {step_s!r}")
         self.site = site
+        self.sim = sim
         self.clock = clock
-        self.seed = site.simulator.seed if seed is None else int(seed)
+        self.seed = sim.seed if seed is None else int(seed)
         self.step_s = float(step_s)
         self.genset_revert_s = genset_revert_s
         self.state = CampState.initial(site)
@@ -79,7 +78,7 @@ class VirtualCamp:
         self.battery_revert_s = {b.name: 0.0 for b in site.batteries}
         self._expiry: dict[tuple[str, str], datetime] = {}
         self._cache: OrderedDict[datetime, tuple[np.ndarray, np.ndarray]] = OrderedDict()
-        self._views = DeviceViews(self, initial_counters)
+        self._views = DeviceViews(site, sim, initial_counters)
         load, pv = self._conditions_at(self.time)
         _, self.last_step = dispatch_step(site, self.state, load, pv, self.setpoints, self.step_s / 3600)
 
@@ -107,7 +106,7 @@ class VirtualCamp:
         """Load and available PV for the minute containing ``t``. [kW]"""
         day = t.replace(hour=0, minute=0, second=0, microsecond=0)
         if day not in self._cache:
-            df = generate_conditions(self.site, day, 1440, 1.0, self.seed)
+            df = generate_conditions(self.site, self.sim, day, 1440, 1.0, self.seed)
             pv = np.column_stack([df[pv_column(a.name)].to_numpy() for a in self.site.pv_arrays]
                                  ) if self.site.pv_arrays else np.zeros((1440, 0))
             self._cache[day] = (df["load_kw"].to_numpy(), pv)
@@ -236,12 +235,18 @@ class VirtualCamp:
         except KeyError:
             raise DeviceError(f"no such device in site {self.site.name!r}", device=name) from None
         self.advance()
-        return self._views.values(device)
+        return self._views.values(device, self.snapshot())
+
+    def snapshot(self) -> CampSnapshot:
+        """What the devices can report now (without advancing the physics)."""
+        return CampSnapshot(state=self.state, step=self.last_step, setpoints=self.setpoints,
+                            tank_l=dict(self.tank_l), pv_revert_s=dict(self.pv_revert_s),
+                            battery_revert_s=dict(self.battery_revert_s))
 
     @property
     def totals(self) -> dict[str, float]:
         """Cumulative camp totals since construction, for demo summaries. [kWh, L, h]"""
-        return self._views.totals()
+        return DeviceViews.totals(self.state)
 
 
 def _number(device: str, point: str, value: Any, low: float, high: float) -> float:

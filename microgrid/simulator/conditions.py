@@ -3,25 +3,25 @@
 Values at a row labelled ``t`` are the mean over ``[t, t + step)``, evaluated at the middle
 of the step. The stochastic parts depend only on (seed, instant), so any window and any
 resolution of the same seed agree with each other (see :mod:`microgrid.simulator.stochastic`).
+:class:`SyntheticConditions` is the :class:`~microgrid.plant.conditions.ConditionsSource` the
+backtest and the forecast evaluation are given by the applications that run them.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 import pandas as pd
 
 from microgrid.errors import InputError
+from microgrid.plant.conditions import pv_column
 from microgrid.simulator import load as load_model
 from microgrid.simulator import weather as weather_model
+from microgrid.simulator.settings import SimulatorSettings
 from microgrid.site import Site
 
-PV_PREFIX = "pv_available_kw__"
-
-
-def pv_column(array_name: str) -> str:
-    """Column of an array's available PV in :func:`generate_conditions`' frame."""
-    return PV_PREFIX + array_name
+__all__ = ["SyntheticConditions", "condition_times", "generate_conditions", "generate_weather"]
 
 
 def condition_times(start: datetime | pd.Timestamp, periods: int, step_min: float) -> pd.DatetimeIndex:
@@ -37,13 +37,15 @@ def condition_times(start: datetime | pd.Timestamp, periods: int, step_min: floa
                          freq=pd.Timedelta(minutes=step_min), name="time")
 
 
-def generate_conditions(site: Site, start: datetime | pd.Timestamp, periods: int,
+def generate_conditions(site: Site, sim: SimulatorSettings, start: datetime | pd.Timestamp, periods: int,
                         step_min: float = 15, seed: int | None = None) -> pd.DataFrame:
     """Camp load and available PV per array.
 
     Parameters
     ----------
     site : Site
+    sim : SimulatorSettings
+        The virtual camp's load model and seed.
     start : datetime
         First row's time, timezone-aware.
     periods : int
@@ -51,7 +53,7 @@ def generate_conditions(site: Site, start: datetime | pd.Timestamp, periods: int
     step_min : float
         Step. [min]
     seed : int, optional
-        Seed of the clouds and load noise (default ``site.simulator.seed``).
+        Seed of the clouds and load noise (default ``sim.seed``).
 
     Returns
     -------
@@ -60,10 +62,10 @@ def generate_conditions(site: Site, start: datetime | pd.Timestamp, periods: int
         ``pv_available_kw__<array name>`` [kW], mean over each step.
     """
     times = condition_times(start, periods, step_min)
-    seed = site.simulator.seed if seed is None else seed
+    seed = sim.seed if seed is None else seed
     mid = times + pd.Timedelta(minutes=step_min) / 2
     out = pd.DataFrame(index=times)
-    out["load_kw"] = load_model.load_kw(site, mid, seed)
+    out["load_kw"] = load_model.load_kw(site, sim, mid, seed)
     if site.pv_arrays:
         wx = weather_model.weather(site, mid, seed)
         for a in site.pv_arrays:
@@ -72,14 +74,30 @@ def generate_conditions(site: Site, start: datetime | pd.Timestamp, periods: int
 
 
 def generate_weather(site: Site, start: datetime | pd.Timestamp, periods: int,
-                     step_min: float = 15, seed: int | None = None) -> pd.DataFrame:
+                     step_min: float = 15, *, seed: int) -> pd.DataFrame:
     """The weather behind :func:`generate_conditions` (irradiance, clear-sky index, air
     temperature), same index, for plots and for testing forecasts against truth."""
     times = condition_times(start, periods, step_min)
-    seed = site.simulator.seed if seed is None else seed
     wx = weather_model.weather(site, times + pd.Timedelta(minutes=step_min) / 2, seed)
     return wx.set_axis(times, axis=0)
 
 
-#: Name used in the team contract for the profile generator.
-CampProfile = generate_conditions
+@dataclass(frozen=True)
+class SyntheticConditions:
+    """The virtual camp's conditions as a :class:`~microgrid.plant.conditions.ConditionsSource`.
+
+    Picklable (a backtest chunk in another process rebuilds the same values).
+    """
+
+    site: Site
+    sim: SimulatorSettings
+    seed_override: int | None = None
+
+    @property
+    def seed(self) -> int:
+        """Seed of the clouds and load noise."""
+        return self.sim.seed if self.seed_override is None else int(self.seed_override)
+
+    def frame(self, start: datetime, periods: int, step_min: float) -> pd.DataFrame:
+        """:func:`generate_conditions` for this camp and seed."""
+        return generate_conditions(self.site, self.sim, start, periods, step_min, self.seed)

@@ -6,12 +6,12 @@ voltage, temperature and state of health, and lifetime counters of a camp in ser
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from dataclasses import dataclass
 
-from microgrid.site import Battery, Genset, LoadMeter, PvArray
-
-if TYPE_CHECKING:  # pragma: no cover
-    from microgrid.simulator.camp import VirtualCamp
+from microgrid.plant import CampState, Setpoints, StepResult
+from microgrid.simulator.settings import SimulatorSettings
+from microgrid.site import Battery, Device, Genset, LoadMeter, PvArray, Site
 
 # SunSpec inverter operating states (model 103 St).
 ST_SLEEPING, ST_MPPT, ST_THROTTLED = 2, 4, 5
@@ -38,33 +38,44 @@ def pack_voltage_v(soc_pct: float, power_kw: float) -> float:
     return ocv - current_a * CELL_R_OHM * CELLS_SERIES
 
 
-class DeviceViews:
-    """Builds ``device_values`` dicts from a :class:`VirtualCamp`."""
+@dataclass(frozen=True)
+class CampSnapshot:
+    """What the devices of the virtual camp can report at one instant."""
 
-    def __init__(self, camp: VirtualCamp, initial_counters: bool):
-        self.camp = camp
-        site = camp.site
+    state: CampState  #: state at the end of the last step
+    step: StepResult  #: the last step's mean flows
+    setpoints: Setpoints  #: what control has written
+    tank_l: Mapping[str, float]  #: day-tank contents per genset [L]
+    pv_revert_s: Mapping[str, float]  #: revert time of each inverter's limit [s]
+    battery_revert_s: Mapping[str, float]  #: revert time of each battery's limits [s]
+
+
+class DeviceViews:
+    """Builds ``device_values`` dicts from a :class:`CampSnapshot`."""
+
+    def __init__(self, site: Site, sim: SimulatorSettings, initial_counters: bool):
+        self.site = site
         k = 1.0 if initial_counters else 0.0
         self.pv0 = {a.name: k * PV_START_KWH_PER_KWP * a.kwp for a in site.pv_arrays}
         self.run_h0 = {g.name: k * GENSET_START_RUN_H for g in site.gensets}
         self.starts0 = {g.name: int(k * GENSET_START_STARTS) for g in site.gensets}
         self.gen_kwh0 = {g.name: k * GENSET_START_RUN_H * GENSET_START_LOAD_FRACTION * g.rated_kw
                          for g in site.gensets}
-        self.load_kwh0 = k * LOAD_START_H * site.simulator.load_base_kw
+        self.load_kwh0 = k * LOAD_START_H * sim.load_base_kw
 
-    def values(self, device) -> dict[str, float | str | None]:
+    def values(self, device: Device, snap: CampSnapshot) -> dict[str, float | str | None]:
         if isinstance(device, PvArray):
-            return self.pv(device)
+            return self.pv(device, snap)
         if isinstance(device, Battery):
-            return self.battery(device)
+            return self.battery(device, snap)
         if isinstance(device, Genset):
-            return self.genset(device)
+            return self.genset(device, snap)
         if isinstance(device, LoadMeter):
-            return self.load_meter(device)
+            return self.load_meter(device, snap)
         raise TypeError(f"unknown device type {type(device).__name__}")
 
-    def pv(self, a: PvArray) -> dict[str, float | str | None]:
-        c, step = self.camp, self.camp.last_step
+    def pv(self, a: PvArray, c: CampSnapshot) -> dict[str, float | str | None]:
+        step = c.step
         used, avail = step.pv_used_kw[a.name], step.pv_available_kw[a.name]
         status = ST_SLEEPING if avail <= 0 else ST_THROTTLED if used < avail - 1e-6 else ST_MPPT
         return {"ac_power_kw": used,
@@ -73,8 +84,8 @@ class DeviceViews:
                 "power_limit_revert_s": c.pv_revert_s[a.name],
                 "status": float(status)}
 
-    def battery(self, b: Battery) -> dict[str, float | str | None]:
-        c, step = self.camp, self.camp.last_step
+    def battery(self, b: Battery, c: CampSnapshot) -> dict[str, float | str | None]:
+        step = c.step
         p, soc = step.battery_kw[b.name], c.state.soc_pct[b.name]
         throughput = c.state.battery_charge_total_kwh[b.name] + c.state.battery_discharge_total_kwh[b.name]
         ch = c.setpoints.battery_charge_limit_kw.get(b.name)
@@ -87,8 +98,8 @@ class DeviceViews:
                 "discharge_limit_kw": b.discharge_power_kw if dis is None else min(dis, b.discharge_power_kw),
                 "limits_revert_s": c.battery_revert_s[b.name]}
 
-    def genset(self, g: Genset) -> dict[str, float | str | None]:
-        c, step = self.camp, self.camp.last_step
+    def genset(self, g: Genset, c: CampSnapshot) -> dict[str, float | str | None]:
+        step = c.step
         s = c.state
         on, p = step.genset_on[g.name], step.genset_kw[g.name]
         base = c.setpoints.genset_kw.get(g.name)
@@ -103,14 +114,14 @@ class DeviceViews:
                 "mode": c.setpoints.mode(g.name),
                 "base_load_kw": 0.0 if base is None else base}
 
-    def load_meter(self, m: LoadMeter) -> dict[str, float | str | None]:
-        c, step = self.camp, self.camp.last_step
-        n = len(c.site.load_meters)  # several meters: each measures an equal share
+    def load_meter(self, m: LoadMeter, c: CampSnapshot) -> dict[str, float | str | None]:
+        step = c.step
+        n = len(self.site.load_meters)  # several meters: each measures an equal share
         return {"power_kw": (step.load_kw - step.unserved_kw) / n,
                 "energy_total_kwh": (self.load_kwh0 + c.state.load_energy_total_kwh) / n}
 
-    def totals(self) -> dict[str, float]:
-        s = self.camp.state
+    @staticmethod
+    def totals(s: CampState) -> dict[str, float]:
         return {"load_kwh": s.load_energy_total_kwh,
                 "unserved_kwh": s.unserved_total_kwh,
                 "pv_kwh": sum(s.pv_energy_total_kwh.values()),

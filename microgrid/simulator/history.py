@@ -23,9 +23,10 @@ from typing import Collection, Iterator, Sequence
 
 from microgrid.accounting import EnergyRollup, camp_totals
 from microgrid.clock import ManualClock
+from microgrid.plant import Setpoints
 from microgrid.readings import Reading, utc
 from microgrid.simulator.camp import VirtualCamp
-from microgrid.simulator.physics import Setpoints
+from microgrid.simulator.settings import SimulatorSettings
 from microgrid.site import Site, device_kind
 
 
@@ -39,7 +40,8 @@ class Outage:
     device: str | None = None
 
 
-def simulate_history(site: Site, start: datetime, days: float, *, seed: int, sample_s: int = 60,
+def simulate_history(site: Site, sim: SimulatorSettings, start: datetime, days: float, *, seed: int,
+                     sample_s: int = 60,
                      setpoints: Setpoints | None = None, outages: Sequence[Outage] = (),
                      metered_fuel: bool = True, pv_available: bool = False,
                      measurements: Collection[str] | None = None,
@@ -49,6 +51,8 @@ def simulate_history(site: Site, start: datetime, days: float, *, seed: int, sam
     Parameters
     ----------
     site : Site
+    sim : SimulatorSettings
+        The virtual camp's load model.
     start : datetime
         First sample; aware (naive is taken as UTC). Aligning it to 15 min gives whole buckets.
     days : float
@@ -82,9 +86,9 @@ def simulate_history(site: Site, start: datetime, days: float, *, seed: int, sam
     t0 = utc(start)
     n = int(round(days * 86400 / sample_s))
     want = set(measurements) if measurements is not None else None
-    rollup = EnergyRollup(site, bucket_min=15, max_hold_s=1.5 * sample_s)
+    rollup = EnergyRollup(site, max_hold_s=1.5 * sample_s)
     out: list[Reading] = []
-    for i, time, devices in _samples(site, t0, n, seed, setpoints, sample_s, metered_fuel,
+    for i, time, devices in _samples(site, sim, t0, n, seed, setpoints, sample_s, metered_fuel,
                                      pv_available, progress):
         seen = _observed(devices, time, outages)
         if seen is None:
@@ -97,7 +101,7 @@ def simulate_history(site: Site, start: datetime, days: float, *, seed: int, sam
     return out
 
 
-def _samples(site: Site, t0: datetime, n: int, seed: int, setpoints: Setpoints | None,
+def _samples(site: Site, sim: SimulatorSettings, t0: datetime, n: int, seed: int, setpoints: Setpoints | None,
              sample_s: int, metered_fuel: bool, pv_available: bool,
              progress: bool) -> Iterator[tuple[int, datetime, dict]]:
     """Run the virtual camp on a manual clock; yield (index, time, device fields) per sample.
@@ -106,7 +110,7 @@ def _samples(site: Site, t0: datetime, n: int, seed: int, setpoints: Setpoints |
     (numeric fields only), so the history and the live demo share one device model.
     """
     clock = ManualClock(t0)
-    camp = VirtualCamp(site, clock, seed=seed, step_s=sample_s)
+    camp = VirtualCamp(site, sim, clock, seed=seed, step_s=sample_s)
     if setpoints is not None:
         camp.setpoints = setpoints
     steps = range(n + 1)
@@ -158,9 +162,3 @@ def _poll_readings(site: Site, time: datetime, devices: dict, want: set[str] | N
     if want is None or "camp" in want:
         out.append(camp_totals(site, time, devices))
     return out
-
-
-def history_span(start: datetime, days: float) -> tuple[datetime, datetime]:
-    """[start, end) of a history in aware UTC."""
-    t0 = utc(start)
-    return t0, t0 + timedelta(days=days)

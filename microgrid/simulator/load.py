@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from microgrid.simulator.settings import SimulatorSettings
 from microgrid.simulator.stochastic import STREAM_LOAD, standard_ar1
 from microgrid.simulator.weather import solar_hour
 from microgrid.site import Site
@@ -28,9 +29,8 @@ def _bump(hour: np.ndarray, centre_h: float, width_h: float) -> np.ndarray:
     return np.exp(-0.5 * (d / width_h) ** 2)
 
 
-def load_shape_kw(site: Site, times: pd.DatetimeIndex) -> np.ndarray:
+def load_shape_kw(site: Site, sim: SimulatorSettings, times: pd.DatetimeIndex) -> np.ndarray:
     """Deterministic camp load (no noise) at ``times``. [kW]"""
-    sim = site.simulator
     h = solar_hour(times, site.location.longitude)
     ac = (sim.load_peak_kw - sim.load_base_kw) * _bump(h, sim.load_peak_hour, AC_WIDTH_H)
     local_day = (times.tz_convert("UTC") + pd.to_timedelta(site.location.longitude / 15.0, unit="h"))
@@ -40,8 +40,7 @@ def load_shape_kw(site: Site, times: pd.DatetimeIndex) -> np.ndarray:
     return sim.load_base_kw + ac + meals
 
 
-def load_kw(site: Site, times: pd.DatetimeIndex, seed: int) -> np.ndarray:
+def load_kw(site: Site, sim: SimulatorSettings, times: pd.DatetimeIndex, seed: int) -> np.ndarray:
     """Camp load with AR(1) noise of ``load_noise_pct`` standard deviation. [kW]"""
-    noise = site.simulator.load_noise_pct / 100.0 * standard_ar1(times, seed, STREAM_LOAD,
-                                                                 LOAD_NOISE_TAU_MIN)
-    return np.clip(load_shape_kw(site, times) * (1.0 + noise), 0.0, None)
+    noise = sim.load_noise_pct / 100.0 * standard_ar1(times, seed, STREAM_LOAD, LOAD_NOISE_TAU_MIN)
+    return np.clip(load_shape_kw(site, sim, times) * (1.0 + noise), 0.0, None)

@@ -23,7 +23,8 @@ from pymodbus.constants import ExcCodes
 from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
-from microgrid.site import Battery, Genset, PvArray
+from microgrid.errors import ConfigError
+from microgrid.plant.nameplate import nameplate
 from telemetry.registers import NotWritableError, OutOfLimitsError, Profile, decode_write, encode, load_profile
 
 log = logging.getLogger(__name__)
@@ -38,25 +39,6 @@ class Camp(Protocol):
     def device_values(self, name: str) -> dict[str, Any]: ...
 
     def command(self, name: str, point: str, value: Any) -> None: ...
-
-
-def nameplate(device: Any) -> dict[str, float]:
-    """Rating fields a device serves from the site file (not from the physics).
-
-    Returns
-    -------
-    dict
-        Battery: ``capacity_kwh``, ``charge_rated_kw``, ``discharge_rated_kw``;
-        PV: ``rated_kw``; genset: ``rated_kw``. [kWh, kW]
-    """
-    if isinstance(device, Battery):
-        return {"capacity_kwh": device.capacity_kwh, "charge_rated_kw": device.charge_power_kw,
-                "discharge_rated_kw": device.discharge_power_kw}
-    if isinstance(device, (PvArray,)):
-        return {"rated_kw": device.inverter_kw}
-    if isinstance(device, Genset):
-        return {"rated_kw": device.rated_kw}
-    return {}
 
 
 class DeviceImage:
@@ -247,7 +229,6 @@ async def serve_camp(site: Any, camp: Camp) -> CampServers:
         m = device.modbus
         ep = endpoints.setdefault((m.host, m.port), Endpoint(m.host, m.port))
         if any(d.unit_id == m.unit_id for d in ep.devices):
-            from microgrid.errors import ConfigError
             raise ConfigError(f"unit id {m.unit_id} used twice on {m.host}:{m.port}",
                               key=f"{device.name}.modbus.unit_id")
         ep.devices.append(DeviceImage(device.name, load_profile(m.profile), m.unit_id, camp,

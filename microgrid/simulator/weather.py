@@ -34,15 +34,15 @@ def solar_hour(times: pd.DatetimeIndex, longitude_deg: float) -> np.ndarray:
 
 def clear_sky_index(site: Site, times: pd.DatetimeIndex, seed: int) -> np.ndarray:
     """Stochastic clear-sky index around the site's mean, clipped to [0.05, 1.1]. [-]"""
-    sim = site.simulator
+    climate = site.climate
     x = standard_ar1(times, seed, STREAM_CLOUDS, CLOUD_TAU_MIN)
-    return np.clip(sim.clear_sky_index_mean + sim.cloud_variability * x, CSI_MIN, CSI_MAX)
+    return np.clip(climate.clear_sky_index_mean + climate.cloud_variability * x, CSI_MIN, CSI_MAX)
 
 
 def air_temperature_c(site: Site, times: pd.DatetimeIndex) -> np.ndarray:
     """Air temperature: the site's mean plus a daily cosine peaking mid-afternoon. [°C]"""
     h = solar_hour(times, site.location.longitude)
-    return site.simulator.ambient_temp_c + TEMP_SWING_C * np.cos(2 * np.pi * (h - TEMP_PEAK_HOUR) / 24.0)
+    return site.climate.ambient_temp_c + TEMP_SWING_C * np.cos(2 * np.pi * (h - TEMP_PEAK_HOUR) / 24.0)
 
 
 def weather(site: Site, times: pd.DatetimeIndex, seed: int) -> pd.DataFrame:

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Iterable, Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 
 from microgrid.errors import HistorianError
@@ -149,16 +150,20 @@ def empty_frame(spec: QuerySpec) -> pd.DataFrame:
 
 
 def finish_frame(spec: QuerySpec, times_ns: Sequence[int], tag_cols: Mapping[str, Sequence[str]],
-                 field_cols: Mapping[str, Sequence[float | None]]) -> pd.DataFrame:
+                 field_cols: Mapping[str, Sequence[float | None] | np.ndarray]) -> pd.DataFrame:
     """Assemble a result from columns (times in ns) into the documented shape, sorted by time
     then group tags. Both backends end here, so the shape cannot drift between them."""
     if len(times_ns) == 0:
         return empty_frame(spec)
-    idx = pd.DatetimeIndex(pd.to_datetime(list(times_ns), unit="ns", utc=True), name="time")
+    times = times_ns if isinstance(times_ns, np.ndarray) else list(times_ns)
+    idx = pd.DatetimeIndex(pd.to_datetime(times, unit="ns", utc=True), name="time")
     data: dict[str, object] = {t: pd.array(list(tag_cols[t]), dtype=object)
                                for t in spec.group_by_tags}
     for f in spec.fields:
         vals = field_cols.get(f)
+        if isinstance(vals, np.ndarray) and vals.dtype.kind == "f":  # already numbers: as they are
+            data[f] = vals.astype("float64", copy=False)
+            continue
         data[f] = (pd.array([float("nan")] * len(times_ns), dtype="float64") if vals is None else
                    pd.to_numeric(pd.Series(list(vals), dtype="object"), errors="coerce")
                    .astype("float64").to_numpy())
@@ -235,6 +240,66 @@ class Historian(ABC):
     @abstractmethod
     def run_query(self, spec: QuerySpec) -> pd.DataFrame:
         """Execute a validated :class:`QuerySpec` (what :meth:`query` builds)."""
+
+    def probe(self) -> None:  # noqa: B027 -- optional hook: an embedded store has nothing to reach
+        """Check the server answers (one cheap request).
+
+        Raises
+        ------
+        HistorianUnavailable
+            The server cannot be reached now (a spool in front keeps every reading meanwhile).
+        HistorianError
+            Another answer that no retry can fix (refused credentials, a missing database).
+        """
+
+    def write_columns(self, measurement: str, tags: Mapping[str, str], times_ns: np.ndarray,
+                      columns: Mapping[str, np.ndarray]) -> int:
+        """Store a block of one series given as columns (bulk import); NaN = missing.
+
+        Parameters
+        ----------
+        times_ns : array of int64
+            Strictly increasing times. [ns]
+        columns : mapping of str to array of float64
+            One array per field, aligned with ``times_ns``.
+
+        Returns
+        -------
+        int
+            Values written. This default writes readings; the embedded store packs the block
+            directly.
+        """
+        names = list(columns)
+        values = np.column_stack([np.asarray(columns[f], dtype=np.float64) for f in names]) \
+            if names else np.empty((len(times_ns), 0))
+        readings = [Reading(pd.Timestamp(int(t), tz="UTC"), measurement, dict(tags),
+                            {f: float(v) for f, v in zip(names, row) if v == v})
+                    for t, row in zip(times_ns, values)]
+        self.write([r for r in readings if r.fields])
+        return int((~np.isnan(values)).sum())
+
+    def latest_time(self, measurement: str, fields: Sequence[str],
+                    tags: Mapping[str, str] | None = None) -> pd.Timestamp | None:
+        """Time of the newest point of ``measurement`` (matching ``tags``) that has one of
+        ``fields``, or None. [UTC]
+
+        This default asks the store for daily counts over the 1,100 days before two days from
+        now (wall clock), then for the points of the newest day; backends may answer directly.
+        """
+        names = list(fields)
+        end = pd.Timestamp.now(tz="UTC").floor("D") + pd.Timedelta(days=2)
+        counts = self.query(measurement, names, end - pd.Timedelta(days=1100), end, tags=tags,
+                            agg="count", interval="1d")
+        if counts.empty:
+            return None
+        day = counts.index.max()
+        points = self.query(measurement, names, day, day + pd.Timedelta(days=1), tags=tags)
+        return None if points.empty else points.index.max()
+
+    def reader(self) -> "Historian":
+        """A historian to read this store from another thread or task (the camp page). This
+        default is the historian itself; a backend with one connection opens another."""
+        return self
 
     def close(self) -> None:  # noqa: B027 -- optional hook: a store without connections has nothing to close
         """Release connections (idempotent)."""

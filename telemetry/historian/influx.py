@@ -15,6 +15,7 @@ argument building is tested (``write_kwargs``) and its query path is the 1.x one
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any, Iterable
 
 import pandas as pd
@@ -54,6 +55,10 @@ class InfluxQLReader(Historian):
     query_rp: str | None
     timeout_s: float
     _session: requests.Session
+
+    def probe(self) -> None:
+        """One ``SHOW MEASUREMENTS LIMIT 1`` (see :meth:`Historian.probe`)."""
+        self.raw_influxql("SHOW MEASUREMENTS LIMIT 1")
 
     def raw_influxql(self, q: str, *, epoch: str = "ns") -> list[dict[str, Any]]:
         """Run InfluxQL text on the server; returns the ``results`` list of the JSON answer.
@@ -139,6 +144,32 @@ class InfluxV1Historian(InfluxQLReader):
     def create_database(self) -> None:
         """``CREATE DATABASE`` (idempotent; needs admin rights when auth is on)."""
         self.raw_influxql(f"CREATE DATABASE {ident(self.database)}")
+
+    def ensure_retention_policy(self, name: str, duration_h: float | None) -> None:
+        """Create retention policy ``name`` on the database, or alter its duration to match
+        (never made the default: dashboards keep reading the default policy). Needs admin
+        rights when auth is on.
+
+        Parameters
+        ----------
+        duration_h : float or None
+            How long InfluxDB keeps points; None keeps them for good (``INF``). At least 1 h. [h]
+        """
+        if duration_h is not None and duration_h < 1:
+            raise HistorianError(f"retention policy {name!r}: InfluxDB keeps points at least 1 h, "
+                                 f"got {duration_h:g} h")
+        duration = "INF" if duration_h is None else f"{int(round(duration_h))}h"
+        res = self.raw_influxql(f"SHOW RETENTION POLICIES ON {ident(self.database)}")
+        series = (res[0].get("series") or [{}])[0] if res else {}
+        cols = series.get("columns", [])
+        current = {row[cols.index("name")]: row[cols.index("duration")]
+                   for row in series.get("values", []) or []}
+        if name not in current:
+            self.raw_influxql(f"CREATE RETENTION POLICY {ident(name)} ON {ident(self.database)} "
+                              f"DURATION {duration} REPLICATION 1")
+        elif _duration_h(current[name]) != (None if duration_h is None else int(round(duration_h))):
+            self.raw_influxql(f"ALTER RETENTION POLICY {ident(name)} ON {ident(self.database)} "
+                              f"DURATION {duration}")
 
     def write_lines(self, payload: bytes) -> None:
         headers = {"Content-Type": "text/plain; charset=utf-8"}
@@ -230,3 +261,10 @@ class InfluxV2Historian(InfluxQLReader):
             self._client.close()
             self._client = self._write_api = None
         super().close()
+
+
+def _duration_h(text: str) -> int | None:
+    """InfluxDB's shown duration (``720h0m0s``; ``0s`` = INF) in whole hours; None for INF."""
+    parts = dict((u, int(v)) for v, u in re.findall(r"(\d+)([hms])", text))
+    hours = parts.get("h", 0) + parts.get("m", 0) / 60 + parts.get("s", 0) / 3600
+    return None if hours == 0 else int(round(hours))

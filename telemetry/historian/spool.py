@@ -39,6 +39,7 @@ import pandas as pd
 from microgrid.errors import HistorianError
 from microgrid.readings import Reading
 from telemetry.historian.base import Historian, QuerySpec, WriteRejected
+from telemetry.historian.influx import InfluxQLReader
 from telemetry.historian.lineprotocol import LineEncoder, LineProtocolError
 
 log = logging.getLogger(__name__)
@@ -142,10 +143,11 @@ class Spool:
             self._batches += 1
             self._points += points
             self._bytes += len(data)
-            if self._recent_bytes + len(payload) <= self.recent_max_bytes:
-                self._recent[cur.lastrowid] = payload
+            batch_id = cur.lastrowid
+            if batch_id is not None and self._recent_bytes + len(payload) <= self.recent_max_bytes:
+                self._recent[batch_id] = payload
                 self._recent_bytes += len(payload)
-            return cur.lastrowid
+            return batch_id
 
     def peek(self, limit: int = 1) -> list[Batch]:
         """The oldest ``limit`` batches, oldest first (not removed)."""
@@ -317,9 +319,13 @@ class SpooledHistorian(Historian):
     def run_query(self, spec: QuerySpec) -> pd.DataFrame:
         return self.inner.run_query(spec)
 
+    def probe(self) -> None:
+        """Probe the server behind the spool (:meth:`Historian.probe`)."""
+        self.inner.probe()
+
     def raw_influxql(self, q: str, **kw: Any) -> list[dict[str, Any]]:
         """Passed to the inner historian (InfluxDB backends only)."""
-        if not hasattr(self.inner, "raw_influxql"):
+        if not isinstance(self.inner, InfluxQLReader):
             raise HistorianError(f"{type(self.inner).__name__} does not speak InfluxQL")
         return self.inner.raw_influxql(q, **kw)
 

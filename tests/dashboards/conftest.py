@@ -1,14 +1,14 @@
 """A real InfluxDB 1.x for the dashboard tests.
 
 Uses the suite-wide ``influxd`` fixture (tests/conftest.py) when it exists; otherwise starts
-one through the historian's :class:`telemetry.historian.influxd_process.InfluxdProcess`.
+one through the historian's :class:`telemetry.testing.influxd.InfluxdProcess`.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from telemetry.historian.influxd_process import InfluxdProcess
+from telemetry.testing.influxd import InfluxdProcess
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from testkit import EXAMPLE_SITE
 
 from dashboards.common import DATASOURCE
 from dashboards.model import GRID_COLUMNS, SCHEMA_VERSION, Dashboard, FieldConfig, Panel, Row, Target, layout
@@ -16,7 +17,7 @@ from dashboards.provisioning import InfluxSettings, datasource_model
 from microgrid.cli import main
 from microgrid.config import load_site
 
-SITE_FILE = Path(__file__).resolve().parents[2] / "sites" / "example-camp.toml"
+SITE_FILE = EXAMPLE_SITE
 SITE = load_site(SITE_FILE)
 #: Grafana 11 unit ids the dashboards use (from @grafana/data valueFormats/categories.ts),
 #: plus custom "suffix:" units.

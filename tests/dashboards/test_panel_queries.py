@@ -13,17 +13,16 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pandas as pd
 import pytest
 import requests
+from testkit import example_camp
 
 from dashboards import queries as q
 from dashboards.catalog import all_dashboards
 from dashboards.model import ConstantVariable, Panel
 from microgrid.accounting import EnergyRollup, camp_totals
-from microgrid.config import load_site
 from microgrid.readings import Reading
 from microgrid.reports.period import parse_period
 from microgrid.reports.summary import summarize
@@ -31,7 +30,7 @@ from telemetry.historian.influx import InfluxV1Historian
 
 pytestmark = pytest.mark.integration
 
-SITE = load_site(Path(__file__).resolve().parents[2] / "sites" / "example-camp.toml")
+SITE, SIM = example_camp()
 START = datetime(2026, 10, 1, tzinfo=timezone.utc)
 END = START + timedelta(days=1)
 INTERVAL = timedelta(minutes=15)
@@ -42,14 +41,14 @@ DASHBOARDS = all_dashboards(SITE)
 def _simulated_history() -> list[Reading]:
     """A day of the virtual camp (physics + accounting), gensets in their own auto mode."""
     from microgrid.simulator.history import simulate_history
-    return simulate_history(SITE, START, 1.0, seed=7, sample_s=60)
+    return simulate_history(SITE, SIM, START, 1.0, seed=7, sample_s=60)
 
 
 def _simulated_with_gap() -> list[Reading]:
     """The same day with the poller down 10:00-12:00 and no fuel sensors (estimated fuel)."""
     from microgrid.simulator.history import Outage, simulate_history
     gap = Outage(START + timedelta(hours=10), START + timedelta(hours=12))
-    return simulate_history(SITE, START, 1.0, seed=7, sample_s=60, outages=[gap],
+    return simulate_history(SITE, SIM, START, 1.0, seed=7, sample_s=60, outages=[gap],
                             metered_fuel=False)
 
 

@@ -15,9 +15,9 @@ import json
 import logging
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
+from testkit import EXAMPLE_SITE
 
 from dashboards.provisioning import InfluxSettings
 from dashboards.publish import PublishError, publish
@@ -26,7 +26,7 @@ from microgrid.config import load_site
 from microgrid.errors import ConfigError
 
 TOKEN = "glsa_test-token-123"
-SITE_FILE = Path(__file__).resolve().parents[2] / "sites" / "example-camp.toml"
+SITE_FILE = EXAMPLE_SITE
 
 
 class FakeGrafana:

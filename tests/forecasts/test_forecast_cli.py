@@ -1,16 +1,19 @@
+
 """`microgrid forecast`: evaluation tables and forecasts from a history file."""
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from testkit import EXAMPLE_SITE
 
 from microgrid.cli import main
 from microgrid.config import load_site
 
-SITE = str(Path(__file__).resolve().parents[2] / "sites" / "example-camp.toml")
+SITE = str(EXAMPLE_SITE)
 
 
 def test_evaluate_pv_tmy_prints_a_table_by_lead_time(capsys):
@@ -65,10 +68,10 @@ def test_forecast_from_history_writes_quantiles(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("edit, message", [
-    (lambda df: df.drop(columns="pv_kw"), "column 'pv_kw': missing column"),
-    (lambda df: df.assign(load_kw=df["load_kw"].where(df.index != 5, -3)), "row 7, column 'load_kw'"),
+    (lambda df: df.drop(columns="pv_kw"), r"column 'pv_kw': missing column"),
+    (lambda df: df.assign(load_kw=df["load_kw"].where(df.index != 5, -3)), r"row 7, column 'load_kw'"),
     (lambda df: df.assign(time=df["time"].str.replace("Z", "+02:00")),
-     "row 2, column 'time': time must be UTC"),
+     r"row 2, column 'time': time '\S+' is not UTC"),
 ])
 def test_bad_history_is_an_error_naming_row_and_column(tmp_path, capsys, edit, message):
     hist = tmp_path / "h.csv"
@@ -76,7 +79,7 @@ def test_bad_history_is_an_error_naming_row_and_column(tmp_path, capsys, edit, m
     edit(pd.read_csv(hist)).to_csv(hist, index=False)
     assert main(["forecast", "--site", SITE, "--history", str(hist), "--out",
                  str(tmp_path / "f.csv")]) == 2
-    assert message in capsys.readouterr().err
+    assert re.search(message, capsys.readouterr().err)
 
 
 def test_without_mode_or_history_is_an_error(capsys):

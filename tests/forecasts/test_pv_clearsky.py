@@ -1,15 +1,15 @@
 """Clear-sky PV per array (pvlib PVWatts ModelChain, Ineichen + Linke climatology)."""
 
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from testkit import EXAMPLE_SITE
 
 from forecasts.clearsky import clearsky_pv_kw, pv_from_weather
 from microgrid.config import load_site
 
-SITE = load_site(Path(__file__).resolve().parents[2] / "sites" / "example-camp.toml")
+SITE = load_site(EXAMPLE_SITE)
 
 
 def test_zero_at_night_and_plausible_at_noon_for_malakal():

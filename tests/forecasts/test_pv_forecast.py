@@ -1,12 +1,12 @@
 """Smart-persistence PV forecast: clear-sky index, decay to climatology, quantiles."""
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from testkit import EXAMPLE_SITE
 
 from forecasts.clearsky import clearsky_pv_kw
 from forecasts.pv import (
@@ -21,7 +21,7 @@ from forecasts.pv import (
 )
 from microgrid.config import load_site
 
-SITE = load_site(Path(__file__).resolve().parents[2] / "sites" / "example-camp.toml")
+SITE = load_site(EXAMPLE_SITE)
 PARAMS = PvForecastParams(k_clim=0.8, tau_h=2.0, sigma_k=0.2, sigma0=0.03)
 
 

@@ -1,10 +1,10 @@
 """RollingForecaster: the real forecasters over a truth frame, from its past only."""
 
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from testkit import EXAMPLE_SITE
 
 from forecasts.clearsky import clearsky_pv_kw
 from forecasts.load import load_forecast
@@ -12,7 +12,7 @@ from forecasts.pv import PvForecastParams
 from forecasts.rolling import PV_PREFIX, RollingForecaster
 from microgrid.config import load_site
 
-SITE = load_site(Path(__file__).resolve().parents[2] / "sites" / "example-camp.toml")
+SITE = load_site(EXAMPLE_SITE)
 STEP = pd.Timedelta("15min")
 PARAMS = PvForecastParams(k_clim=0.8, tau_h=2.0, sigma_k=0.2, sigma0=0.03)
 

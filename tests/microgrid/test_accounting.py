@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
+from testkit import EXAMPLE_SITE
 
 from microgrid.accounting import EnergyRollup, camp_totals, co2_kg, renewable_fraction_pct
 from microgrid.config import load_site
 
-SITE = load_site(Path(__file__).resolve().parents[2] / "sites" / "example-camp.toml")
+SITE = load_site(EXAMPLE_SITE)
 T0 = datetime(2026, 10, 1, 0, 0, tzinfo=timezone.utc)
 
 

@@ -48,11 +48,12 @@ def test_site_model_is_frozen():
 
 def test_defaults_fill_optional_tables():
     raw = example_raw()
-    del raw["simulator"], raw["optimizer"], raw["reserve"]
+    del raw["simulator"], raw["optimizer"], raw["reserve"], raw["climate"], raw["forecast"]
     site = site_from_dict(raw, "x.toml")
     assert site.reserve.load_pct == 10.0
     assert site.optimizer.step_min == 15
-    assert site.simulator.load_peak_kw == 600.0
+    assert site.climate.clear_sky_index_mean == 0.8 and site.climate.ambient_temp_c == 25.0
+    assert site.forecast.cold_start_load_kw is None  # no plan until a load is measured
     assert site.optimizer.hourly_horizon_h is None  # no 2-h blocks unless asked for
 
 
@@ -80,6 +81,14 @@ def test_defaults_fill_optional_tables():
     (lambda r: r["optimizer"].__setitem__("step_min", 7), "optimizer.step_min", "divide 60"),
     (lambda r: r["optimizer"].__setitem__("hourly_horizon_h", 6), "optimizer.hourly_horizon_h",
      "must be between fine_horizon_h (12) and horizon_h (48)"),
+    (lambda r: r["optimizer"].__setitem__("horizon_end", "soc"), "optimizer.horizon_end",
+     "must be one of 'value', 'start_soc'"),
+    (lambda r: r["optimizer"].__setitem__("pv_forecast_pct", 95), "optimizer.pv_forecast_pct",
+     "out of range: 95"),
+    (lambda r: r["optimizer"].__setitem__("integer_horizon_h", 60), "optimizer.integer_horizon_h",
+     "must be > 0 and ≤ horizon_h (48)"),
+    (lambda r: r["optimizer"].update(horizon_end="start_soc", stored_energy_value_l_per_kwh=0.3),
+     "optimizer.stored_energy_value_l_per_kwh", "applies only when the horizon's end is valued"),
 ])
 def test_bad_values_name_the_key(mutate, key, words):
     raw = example_raw()

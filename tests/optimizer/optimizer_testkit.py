@@ -3,24 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 
 from microgrid.site import (
     Battery,
+    Climate,
     Genset,
     Location,
     ModbusEndpoint,
     OptimizerSettings,
     ReserveRule,
-    SimulatorSettings,
     Site,
 )
 from optimizer.extract import soc_trajectory
 from optimizer.plan import Plan, PlanState
 
-EXAMPLE_SITE = str(Path(__file__).resolve().parents[2] / "sites" / "example-camp.toml")
 EP = ModbusEndpoint(host="127.0.0.1", port=15000, unit_id=1, profile="dse_genset")
 TOL = 1e-4
 
@@ -46,7 +44,7 @@ def site(gensets=(), batteries=(), reserve=(0.0, 0.0), **opt) -> Site:
     return Site(name="test", mission="TEST", headcount=10, location=Location(9.5, 31.7, 390, "Africa/Juba"),
                 emission_factor_kg_per_l=2.68, reserve=ReserveRule(*reserve), control_mode="dry_run",
                 pv_arrays=(), batteries=tuple(batteries), gensets=tuple(gensets), load_meters=(),
-                simulator=SimulatorSettings(7, 300, 600, 15, 3, 0.8, 0.15, 30),
+                climate=Climate(0.8, 0.15, 30.0),
                 optimizer=replace(settings, **opt))
 
 

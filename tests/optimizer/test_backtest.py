@@ -9,12 +9,14 @@ import pandas as pd
 import pytest
 from optimizer_testkit import battery, genset
 from optimizer_testkit import site as make_site
-from test_cli_plan import SITE as SITE_PATH
+from testkit import EXAMPLE_SITE
 
 from microgrid.cli import main
 from microgrid.config import load_site
 from microgrid.errors import InputError
-from microgrid.simulator.physics import Setpoints, StepResult
+from microgrid.plant import Setpoints, StepResult
+from microgrid.simulator.conditions import SyntheticConditions
+from microgrid.simulator.settings import load_simulator_settings
 from optimizer.backtest import backtest, reserve_shortfall_kw, soc_change_l
 from optimizer.model import MilpOptions
 
@@ -23,19 +25,28 @@ START = datetime(2026, 3, 2, tzinfo=timezone.utc)
 FAST = dict(horizon_h=12, replan_every_min=120, milp_options=MilpOptions(mip_rel_gap=0.01, time_limit_s=5))
 
 
+SITE_PATH = str(EXAMPLE_SITE)
+SIM = load_simulator_settings(EXAMPLE_SITE)
+
+
 @pytest.fixture(scope="module")
 def site():
     return load_site(SITE_PATH)
 
 
+def _truth(site, seed=None):
+    return SyntheticConditions(site, SIM, seed)
+
+
 @pytest.fixture(scope="module")
 def milp_2d(site):
-    return backtest(site, start=START, days=2, strategy="milp", forecast="realistic", keep_steps=True, **FAST)
+    return backtest(site, _truth(site), start=START, days=2, strategy="milp", forecast="realistic", keep_steps=True,
+                    **FAST)
 
 
 @pytest.fixture(scope="module")
 def lf_2d(site):
-    return backtest(site, start=START, days=2, strategy="load-following", keep_steps=True)
+    return backtest(site, _truth(site), start=START, days=2, strategy="load-following", keep_steps=True)
 
 
 def _steps_check(site, r):
@@ -77,21 +88,23 @@ def test_milp_burns_less_fuel_than_load_following(milp_2d, lf_2d):
 def test_same_seed_same_result(site):
     # repeatable because make_solver turns HiGHS's symmetry detection off (a parallel task whose
     # timing changed which plan within the gap came back: 0.2-2 % of fuel between runs)
-    kw = dict(start=START, days=0.5, seed=11)
-    runs = [backtest(site, strategy="milp", forecast="realistic", **kw, **FAST) for _ in range(2)]
-    runs += [backtest(site, strategy="cycle-charging", forecast="realistic", rules_on_measured=False,
-                      replan_every_min=60, **kw) for _ in range(2)]
+    kw = dict(start=START, days=0.5)
+    runs = [backtest(site, _truth(site, 11), strategy="milp", forecast="realistic", **kw, **FAST)
+            for _ in range(2)]
+    runs += [backtest(site, _truth(site, 11), strategy="cycle-charging", forecast="realistic",
+                      rules_on_measured=False, replan_every_min=60, **kw) for _ in range(2)]
     drop = ("wall_s", "solve_p50_s", "solve_p95_s")
     a, b, c, d = ({k: v for k, v in r.to_dict().items() if k not in drop} for r in runs)
     assert a == b and c == d
     assert c["forecast"] == "realistic" and c["plans"] == 12
-    other = backtest(site, strategy="cycle-charging", forecast="realistic", rules_on_measured=False,
-                     replan_every_min=60, start=START, days=0.5, seed=12)
+    other = backtest(site, _truth(site, 12), strategy="cycle-charging", forecast="realistic",
+                     rules_on_measured=False, replan_every_min=60, start=START, days=0.5)
     assert other.load_kwh != runs[2].load_kwh
 
 
 def test_forced_failure_counts_fallbacks(site):
-    r = backtest(site, start=START, days=0.25, strategy="milp", forecast="perfect", replan_every_min=60,
+    r = backtest(site, _truth(site), start=START, days=0.25, strategy="milp", forecast="perfect",
+                 replan_every_min=60,
                  horizon_h=12, milp_options=MilpOptions(force_infeasible=True))
     assert r.plans == 6 and r.fallbacks == 6 and r.statuses == {"fallback": 6}
     assert sum(r.fallback_reasons.values()) == 6
@@ -101,7 +114,8 @@ def test_forced_failure_counts_fallbacks(site):
 
 
 def test_finer_physics_step(site):
-    r = backtest(site, start=START, days=0.25, strategy="load-following", step_min=5, keep_steps=True)
+    r = backtest(site, _truth(site), start=START, days=0.25, strategy="load-following", step_min=5,
+                 keep_steps=True)
     assert len(r.steps) == 72 and r.steps[0].dt_h == pytest.approx(5 / 60)
     assert r.balance_error_kwh == pytest.approx(0.0, abs=1e-6)
     frame = r.steps_frame()
@@ -118,14 +132,14 @@ def test_finer_physics_step(site):
 def test_bad_arguments_name_the_argument(site, kw, column):
     args = dict(start=START, days=1) | kw
     with pytest.raises(InputError) as err:
-        backtest(site, **args)
+        backtest(site, _truth(site), **args)
     assert column in str(err.value) or getattr(err.value, "column", None) == column
 
 
-def _step(load, pv, gen_kw, on, bat_kw, dt_h=0.25):
+def _step(load, pv, gen_kw, on, bat_kw, soc_end, dt_h=0.25):
     return StepResult(load_kw=load, pv_available_kw={}, pv_used_kw={"pv": pv}, pv_curtailed_kw=0.0,
                       genset_kw=gen_kw, genset_on=on, genset_below_min={k: False for k in on},
-                      fuel_l={k: 0.0 for k in on}, battery_kw=bat_kw, soc_pct={}, unserved_kw=0.0,
+                      fuel_l={k: 0.0 for k in on}, battery_kw=bat_kw, soc_pct=soc_end, unserved_kw=0.0,
                       dt_h=dt_h)
 
 
@@ -135,15 +149,15 @@ def test_reserve_shortfall_by_hand():
                   reserve=(10.0, 25.0))
     free = Setpoints.default(s)
     # need 10 % of 300 + 25 % of 100 = 55 kW; genset headroom 200 - 180 = 20; battery 100 - 90 = 10
-    assert reserve_shortfall_kw(s, _step(300, 100, {"dg-1": 180.0}, {"dg-1": True}, {"b": 90.0}),
-                                free, {"b": 60.0}) == pytest.approx(25.0)
+    assert reserve_shortfall_kw(s, _step(300, 100, {"dg-1": 180.0}, {"dg-1": True}, {"b": 90.0},
+                                         {"b": 60.0}), free) == pytest.approx(25.0)
     # charging battery: stopping the charge is headroom too (100 + 40)
-    assert reserve_shortfall_kw(s, _step(300, 100, {"dg-1": 180.0}, {"dg-1": True}, {"b": -40.0}),
-                                free, {"b": 60.0}) == 0.0
+    assert reserve_shortfall_kw(s, _step(300, 100, {"dg-1": 180.0}, {"dg-1": True}, {"b": -40.0},
+                                         {"b": 60.0}), free) == 0.0
     # a discharge limit of 20 kW and a battery near empty: 4 kWh above min over 0.25 h -> 16 kW
     limited = free.with_(battery_discharge_limit_kw={"b": 20.0})
-    assert reserve_shortfall_kw(s, _step(300, 100, {"dg-1": 0.0}, {"dg-1": False}, {"b": 0.0}),
-                                limited, {"b": 12.0}) == pytest.approx(55.0 - 16.0)
+    assert reserve_shortfall_kw(s, _step(300, 100, {"dg-1": 0.0}, {"dg-1": False}, {"b": 0.0}, {"b": 12.0}),
+                                limited) == pytest.approx(55.0 - 16.0)
 
 
 def test_soc_change_in_litres_by_hand():

@@ -8,26 +8,30 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from test_cli_plan import SITE as SITE_PATH
+from testkit import EXAMPLE_SITE
 
 from microgrid.cli import main
-from microgrid.config import load_site
 from microgrid.errors import InputError
+from microgrid.simulator.conditions import SyntheticConditions
+from microgrid.simulator.settings import load_camp
 from optimizer.backtest import backtest
 from optimizer.backtest_chunks import backtest_chunks, chunk_periods, merge_results
 from optimizer.backtest_report import BacktestResult
 
 START = datetime(2026, 3, 2, tzinfo=timezone.utc)
+SITE_PATH = str(EXAMPLE_SITE)
+SITE, SIM = load_camp(EXAMPLE_SITE)
+TRUTH = SyntheticConditions(SITE, SIM)
 
 
 @pytest.fixture(scope="module")
 def site():
-    return load_site(SITE_PATH)
+    return SITE
 
 
 @pytest.fixture(scope="module")
 def lf_3d(site):
-    return backtest(site, start=START, days=3, strategy="load-following")
+    return backtest(site, TRUTH, start=START, days=3, strategy="load-following")
 
 
 def test_chunk_periods_are_consecutive_whole_days():
@@ -75,8 +79,8 @@ def test_merge_refuses_gaps_and_different_runs():
 
 def test_spinup_enters_the_counted_period_in_the_strategy_state(site, lf_3d):
     day2 = START + timedelta(days=2)
-    alone = backtest(site, start=day2, days=1, strategy="load-following")
-    spun = backtest(site, start=day2, days=1, strategy="load-following", spinup_days=2)
+    alone = backtest(site, TRUTH, start=day2, days=1, strategy="load-following")
+    spun = backtest(site, TRUTH, start=day2, days=1, strategy="load-following", spinup_days=2)
     assert spun.start == day2 and spun.end == day2 + timedelta(days=1) and spun.plans == 96
     # the load is exogenous: the same counted day whatever came before
     assert spun.load_kwh == pytest.approx(alone.load_kwh, rel=1e-12)
@@ -85,20 +89,20 @@ def test_spinup_enters_the_counted_period_in_the_strategy_state(site, lf_3d):
     # same third day (rules are deterministic)
     assert spun.soc_start_pct != pytest.approx(alone.soc_start_pct)
     assert spun.soc_end_pct == pytest.approx(lf_3d.soc_end_pct, abs=1e-9)
-    first2 = backtest(site, start=START, days=2, strategy="load-following")
+    first2 = backtest(site, TRUTH, start=START, days=2, strategy="load-following")
     assert spun.fuel_l == pytest.approx(lf_3d.fuel_l - first2.fuel_l, rel=1e-9)
     assert spun.genset_starts_total == lf_3d.genset_starts_total - first2.genset_starts_total
 
 
 def test_spinup_must_be_whole_replan_intervals(site):
     with pytest.raises(InputError, match="whole number of re-plan intervals"):
-        backtest(site, start=START, days=1, strategy="milp", replan_every_min=60, spinup_days=0.01)
+        backtest(site, TRUTH, start=START, days=1, strategy="milp", replan_every_min=60, spinup_days=0.01)
     with pytest.raises(InputError, match="spinup_days"):
-        backtest(site, start=START, days=1, strategy="load-following", spinup_days=-1)
+        backtest(site, TRUTH, start=START, days=1, strategy="load-following", spinup_days=-1)
 
 
 def test_chunks_in_processes_cover_the_sequential_period(site, lf_3d):
-    chunked = backtest_chunks(site, start=START, days=3, chunks=2, jobs=2, spinup_days=1,
+    chunked = backtest_chunks(site, TRUTH, start=START, days=3, chunks=2, jobs=2, spinup_days=1,
                               strategy="load-following")
     assert (chunked.start, chunked.end) == (lf_3d.start, lf_3d.end)
     assert chunked.plans == lf_3d.plans == 3 * 96
@@ -112,7 +116,7 @@ def test_chunks_in_processes_cover_the_sequential_period(site, lf_3d):
 
 
 def test_one_job_runs_the_chunks_in_this_process(site, lf_3d):
-    one = backtest_chunks(site, start=START, days=3, chunks=1, jobs=1, strategy="load-following")
+    one = backtest_chunks(site, TRUTH, start=START, days=3, chunks=1, jobs=1, strategy="load-following")
     assert one.fuel_l == pytest.approx(lf_3d.fuel_l, rel=1e-12)
     assert replace(one, wall_s=0.0).to_dict() == replace(lf_3d, wall_s=0.0).to_dict()
 

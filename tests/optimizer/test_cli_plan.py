@@ -5,9 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from optimizer_testkit import EXAMPLE_SITE as SITE
+from testkit import EXAMPLE_SITE
 
 from microgrid.cli import main
+
+SITE = str(EXAMPLE_SITE)
 
 
 def _inputs(tmp_path, hours=6):

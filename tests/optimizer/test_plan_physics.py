@@ -6,10 +6,11 @@ from datetime import datetime, timezone
 
 import numpy as np
 import pytest
-from optimizer_testkit import EXAMPLE_SITE as SITE_PATH
+from testkit import example_camp
 
-from microgrid.config import load_site
-from microgrid.simulator.physics import CampState, Setpoints, dispatch_step, generate_conditions, pv_column
+from microgrid.plant import CampState, Setpoints, dispatch_step
+from microgrid.plant.conditions import pv_column
+from microgrid.simulator.conditions import generate_conditions
 from optimizer.plan import PlanInputs, PlanState
 from optimizer.planner import make_planner
 
@@ -17,8 +18,8 @@ START = datetime(2026, 3, 2, 4, tzinfo=timezone.utc)
 
 
 def test_physics_reproduces_the_plan():
-    site = load_site(SITE_PATH)
-    df = generate_conditions(site, START, 32, step_min=15, seed=3)  # 8 h, all fine steps
+    site, sim = example_camp()
+    df = generate_conditions(site, sim, START, 32, step_min=15, seed=3)  # 8 h, all fine steps
     pv_cap = {a.name: np.minimum(df[pv_column(a.name)].to_numpy(), a.inverter_kw) for a in site.pv_arrays}
     pv_total = sum(pv_cap.values())
     inputs = PlanInputs.regular(START, 15, df["load_kw"].to_numpy(), pv_total)

@@ -1,20 +1,18 @@
 """A plan step as device setpoints: hand-made plans on the example site, exact values."""
 
-import math
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import numpy as np
 import pytest
+from testkit import EXAMPLE_SITE
 
 from microgrid.config import load_site
 from microgrid.errors import PlanError
-from microgrid.simulator.physics import Setpoints
+from microgrid.plant import Setpoints
 from optimizer.plan import Plan
 from optimizer.setpoints import PV_MARGIN_PCT, SOC_FULL_TOL_PCT, setpoints_for_step, step_at
 
 T0 = datetime(2026, 3, 1, 10, 0, tzinfo=timezone.utc)
-EXAMPLE_SITE = str(Path(__file__).resolve().parents[2] / "sites" / "example-camp.toml")
 
 
 @pytest.fixture(scope="module")
@@ -129,84 +127,3 @@ def test_step_at(site):
     assert step_at(plan, T0 + timedelta(minutes=44)) == 2
     assert step_at(plan, T0 + timedelta(minutes=45)) is None
     assert step_at(plan, T0 - timedelta(seconds=1)) is None
-
-
-# --- the empty-battery guard -------------------------------------------------------------------
-def _all_stopped(site):
-    from microgrid.simulator.physics import Setpoints
-    return Setpoints.default(site).with_(genset_mode={g.name: "stop" for g in site.gensets})
-
-
-def test_guard_starts_the_smallest_covering_genset_when_the_battery_cannot_carry_the_load():
-    from optimizer.setpoints import guard_empty_battery
-    site = load_site(EXAMPLE_SITE)
-    sp = _all_stopped(site)
-    # 1000 kWh, min 15 %: at 20 % there are 50 kWh × 0.96 = 48 kWh; 240 kW for 15 min needs 60
-    out = guard_empty_battery(site, sp, {"bess-1": 20.0}, net_load_kw=240.0)
-    assert out.mode("dg-3") == "run" and out.genset_kw["dg-3"] is None   # 250 kW covers 240
-    assert out.mode("dg-1") == "stop" and out.mode("dg-2") == "stop"
-    # 300 kW: the 250 kW unit does not cover it, a 400 kW one does
-    assert guard_empty_battery(site, sp, {"bess-1": 20.0}, 300.0).mode("dg-1") == "run"
-
-
-def test_guard_leaves_the_plan_alone_when_the_battery_can_or_a_genset_runs():
-    from optimizer.setpoints import guard_empty_battery
-    site = load_site(EXAMPLE_SITE)
-    sp = _all_stopped(site)
-    assert guard_empty_battery(site, sp, {"bess-1": 30.0}, 240.0) == sp    # 144 kWh ≥ 60
-    assert guard_empty_battery(site, sp, {"bess-1": 15.0}, -50.0) == sp    # PV surplus
-    running = sp.with_(genset_mode={"dg-1": "run"})
-    assert guard_empty_battery(site, running, {"bess-1": 15.0}, 240.0) == running
-
-
-def test_guard_releases_base_loads_and_adds_a_unit_when_the_running_ones_fall_short():
-    from optimizer.setpoints import guard_empty_battery
-    site = load_site(EXAMPLE_SITE)
-    sp = _all_stopped(site).with_(genset_mode={"dg-2": "run"}, genset_kw={"dg-2": 390.0})
-    # battery at its minimum, 427 kW net load, dg-2 held at 390 kW: it shares up to 400 kW,
-    # and the 27 kW still short start the smallest covering unit, dg-3
-    out = guard_empty_battery(site, sp, {"bess-1": 15.0}, 427.0)
-    assert out.mode("dg-2") == "run" and out.genset_kw["dg-2"] is None
-    assert out.mode("dg-3") == "run" and out.mode("dg-1") == "stop"
-    # 395 kW: releasing dg-2's base load is enough, no start
-    out = guard_empty_battery(site, sp, {"bess-1": 15.0}, 395.0)
-    assert out.genset_kw["dg-2"] is None and out.mode("dg-3") == "stop"
-    # a battery that can carry the 37 kW above the base load for 15 min: the plan stands
-    assert guard_empty_battery(site, sp, {"bess-1": 20.0}, 427.0) == sp
-
-
-def test_reserve_guard_starts_a_unit_only_when_the_rule_is_not_held():
-    from optimizer.setpoints import guard_reserve
-    site = load_site(EXAMPLE_SITE)
-    sp = _all_stopped(site)
-    # battery empty (15 %), 300 kW load, no PV: need 30 kW, hold -300 kW -> 330 short: a 400 kW unit
-    assert guard_reserve(site, sp, {"bess-1": 15.0}, 300.0, 0.0).mode("dg-1") == "run"
-    # at 60 % the battery can give its 500 kW: 500 - 300 = 200 kW held >= 30 kW
-    assert guard_reserve(site, sp, {"bess-1": 60.0}, 300.0, 0.0) == sp
-    # dg-3 runs, 15.5 % = 5 kWh × 0.96 over 15 min = 19.2 kW; load 500, PV 400:
-    # held 250 + 19.2 - 100 = 169.2 >= need 50 + 100 = 150 -> no start
-    dg3 = sp.with_(genset_mode={"dg-3": "run"})
-    assert guard_reserve(site, dg3, {"bess-1": 15.5}, 500.0, 400.0) == dg3
-    # load 600: held 69.2 < need 160 -> 90.8 kW short, the smallest covering stopped unit starts
-    out = guard_reserve(site, dg3, {"bess-1": 15.5}, 600.0, 400.0)
-    assert out.mode("dg-1") == "run" and out.mode("dg-2") == "stop" and out.mode("dg-3") == "run"
-    # a battery discharge limit set by the plan counts: capped at 0 kW the reserve is short
-    capped = sp.with_(battery_discharge_limit_kw={"bess-1": 0.0})
-    assert guard_reserve(site, capped, {"bess-1": 60.0}, 300.0, 0.0) != capped
-    # nothing measured: nothing to judge by
-    assert guard_reserve(site, sp, {"bess-1": 15.0}, math.nan, 0.0) == sp
-
-
-def test_full_battery_guard_releases_base_loads_only_while_a_battery_is_full():
-    from optimizer.setpoints import guard_full_battery
-    site = load_site(EXAMPLE_SITE)
-    sp = _all_stopped(site).with_(genset_mode={"dg-1": "run", "dg-3": "run"},
-                                  genset_kw={"dg-1": 300.0, "dg-3": None})
-    # SOC max 95 %: at 94.5 % (within SOC_FULL_TOL_PCT) the battery is full; dg-1 drops its
-    # 300 kW base load and shares the net load, dg-3 already shares, the stopped units stay stopped
-    out = guard_full_battery(site, sp, {"bess-1": 95.0 - SOC_FULL_TOL_PCT})
-    assert out.genset_kw == {"dg-1": None, "dg-2": None, "dg-3": None}
-    assert out.genset_mode == sp.genset_mode
-    # below it, or with no measured SOC, the plan's base loads stand
-    assert guard_full_battery(site, sp, {"bess-1": 94.0}) == sp
-    assert guard_full_battery(site, sp, {}) == sp

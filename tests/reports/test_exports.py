@@ -14,17 +14,23 @@ import pandas as pd
 import pytest
 from matplotlib.image import imread
 from openpyxl import load_workbook
+from testkit import example_camp
 
-from microgrid.config import load_site
 from microgrid.reports.export import FORMATS, write_report
 from microgrid.reports.period import parse_period
 from microgrid.reports.summary import ReportSummary, summarize
 from microgrid.reports.tables import NOT_MEASURED, display, headline_rows, summary_rows
 
-SITE = load_site(Path(__file__).resolve().parents[2] / "sites" / "example-camp.toml")
+SITE, SIM = example_camp()
 POPPLER = shutil.which("pdftoppm") and shutil.which("pdftotext")
-needs_poppler = pytest.mark.skipif(not POPPLER, reason="poppler-utils (pdftoppm, pdftotext) "
-                                   "not installed: apt-get install poppler-utils")
+
+
+@pytest.fixture
+def poppler() -> None:
+    """A missing poppler FAILS the PDF check (never skips): ``bash scripts/test.sh`` installs it."""
+    if not POPPLER:
+        pytest.fail("poppler-utils (pdftoppm, pdftotext) not installed: bash scripts/test.sh installs "
+                    "it (apt-get install poppler-utils)", pytrace=False)
 
 
 def hand_made_summary() -> ReportSummary:
@@ -121,8 +127,7 @@ def test_hand_made_summary_in_every_format(tmp_path):
     assert "listed below" in files["html"].read_text()
 
 
-@needs_poppler
-def test_pdf_pages_and_gap_listing(tmp_path):
+def test_pdf_pages_and_gap_listing(tmp_path, poppler):
     s = hand_made_summary()
     pdf = write_report(s, "pdf", tmp_path / "r.pdf")
     text = pdf_text(pdf)
@@ -149,7 +154,7 @@ def month_store(tmp_path_factory):
     t = MONTH.start_utc
     outages = [Outage(t + timedelta(days=9, hours=3), t + timedelta(days=9, hours=9)),
                Outage(t + timedelta(days=20), t + timedelta(days=20, hours=2), "pv-north")]
-    readings = simulate_history(SITE, t, 31, seed=11, sample_s=300, outages=outages,
+    readings = simulate_history(SITE, SIM, t, 31, seed=11, sample_s=300, outages=outages,
                                 measurements={"energy", "genset_energy"})
     path = tmp_path_factory.mktemp("store") / "microgrid.sqlite"
     with open_historian(f"sqlite:///{path}") as h:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from testkit import EXAMPLE_SITE
 
 from microgrid.cli import main
 
-SITE = str(Path(__file__).resolve().parents[2] / "sites" / "example-camp.toml")
+SITE = str(EXAMPLE_SITE)
 
 
 def run(capsys, *args: str) -> tuple[int, str]:

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import math
 from datetime import date, datetime, timezone
-from pathlib import Path
 
 import pandas as pd
 import pytest
+from testkit import EXAMPLE_SITE
 
 from microgrid.config import load_site
 from microgrid.errors import ReportError
 from microgrid.reports.period import parse_period
 from microgrid.reports.summary import Gap, summarize
 
-SITE = load_site(Path(__file__).resolve().parents[2] / "sites" / "example-camp.toml")
+SITE = load_site(EXAMPLE_SITE)
 PERIOD = parse_period("2026-10", "Africa/Juba")  # 2026-09-30T22:00Z .. 2026-10-31T22:00Z, 744 h
 T1 = pd.Timestamp("2026-10-01T00:00Z")  # 02:00 local
 T2 = pd.Timestamp("2026-10-01T00:15Z")

@@ -11,7 +11,6 @@ import asyncio
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,8 @@ from pathlib import Path
 from typing import Any, Awaitable, Callable
 
 import requests
+from testkit import EXAMPLE_SITE, ROOT
+from testkit import write_site_file as write_site_file  # the subprocess tests' site files
 
 from microgrid.clock import EventClock
 from microgrid.config import load_site
@@ -31,10 +32,11 @@ from microgrid.service.runner import ServiceOptions
 from microgrid.service.wiring import wire_service
 from microgrid.simulator.camp import VirtualCamp
 from microgrid.simulator.server import CampServers, serve_camp
+from microgrid.simulator.settings import load_simulator_settings
 from microgrid.site import Site
+from telemetry.historian import SpooledHistorian
 
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE_SITE = ROOT / "sites" / "example-camp.toml"
+SIM = load_simulator_settings(EXAMPLE_SITE)
 #: 08:00 at Malakal (UTC+2): PV ramping up, load rising — every device kind has work to do.
 START = datetime(2026, 11, 1, 6, 0, tzinfo=timezone.utc)
 POLL_S = 60.0  #: simulated poll interval (and poll tick) of the event-clock runs. [s]
@@ -49,8 +51,8 @@ def camp_site(poll_interval_s: float = POLL_S) -> Site:
 class RecordingStore:
     """The service's store with a memory of every reading handed to ``write`` (then forwarded).
 
-    Everything else (``drain_once``, ``flush``, ``status``, ``query``, ``close``) is the wrapped
-    store's own, so the service sees exactly the store it would see without the wrapper.
+    Everything else (``query``, ``close``) is the wrapped store's own; a spool in front of the
+    wrapped store is handed to the service as its backlog, as ``wire_service`` does unwrapped.
     """
 
     def __init__(self, inner: Any):
@@ -113,12 +115,13 @@ async def run_camp_service(site: Site, store: Any, hours: float, *,
         ``Service.status()`` is sampled at this cadence (and right after every event).
     """
     clock = EventClock(start)
-    camp = VirtualCamp(site, clock)
+    camp = VirtualCamp(site, SIM, clock)
     servers = await serve_camp(site, camp)
     run = CampRun(site, clock, camp, servers, RecordingStore(store))
     try:
+        backlog = store if isinstance(store, SpooledHistorian) else None
         run.wired = await wire_service(site, clock=clock, store=run.store, strategy=strategy,
-                                       control_mode="enabled", status_port=None,
+                                       backlog=backlog, control_mode="enabled", status_port=None,
                                        options=ServiceOptions(poll_tick_s=poll_interval_s))
         if planner is not None:
             run.wired.service.planner = planner
@@ -197,34 +200,6 @@ def create_admin(url: str, user: str, password: str) -> None:
 
 
 # ----------------------------------------------------------------------------- subprocesses
-def free_ports(n: int) -> list[int]:
-    """``n`` distinct TCP ports free on 127.0.0.1 right now."""
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
-
-
-def write_site_file(path: Path, *, control_mode: str | None = None,
-                    replace: dict[str, str] | None = None) -> Path:
-    """The example site file with every Modbus port moved to a free one (nothing listens on
-    them until a camp is served), optionally its control mode and other text changed."""
-    text = EXAMPLE_SITE.read_text()
-    old = sorted(set(int(p) for p in re.findall(r"port = (\d+)", text)))
-    for o, n in zip(old, free_ports(len(old))):
-        text = text.replace(f"port = {o},", f"port = {n},")
-    if control_mode:
-        text = text.replace('control_mode = "dry_run"', f'control_mode = "{control_mode}"')
-    for a, b in (replace or {}).items():
-        assert a in text, a
-        text = text.replace(a, b)
-    path.write_text(text)
-    return path
-
-
 def cli_env(**extra: str) -> dict[str, str]:
     """Environment for a ``python -m microgrid.cli`` subprocess (project on the path, no
     inherited InfluxDB secrets)."""

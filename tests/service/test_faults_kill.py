@@ -16,7 +16,8 @@ from collections import defaultdict
 from datetime import datetime, timezone
 
 import pytest
-from service_testkit import free_ports, get_json, influx_rows, start_cli, status_url_from, wait_for, write_site_file
+from service_testkit import get_json, influx_rows, start_cli, status_url_from, wait_for, write_site_file
+from testkit import free_ports
 
 from microgrid.clock import RealClock
 from microgrid.config import load_site

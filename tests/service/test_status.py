@@ -43,3 +43,28 @@ def test_status_and_health_over_http():
     assert health == (200, {"healthy": True, "reasons": []})
     assert sick == (503, {"healthy": False, "reasons": ["no poll for 60 s"]})
     assert missing[0] == 404
+
+
+@pytest.mark.integration
+def test_a_request_line_over_64_kib_gets_431_not_a_traceback(caplog):
+    async def scenario():
+        server = StatusServer(lambda: {"healthy": True, "reasons": []})
+        await server.start()
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+            writer.write(b"GET /" + b"a" * 70_000 + b" HTTP/1.0\r\n\r\n")
+            await writer.drain()
+            answer = await asyncio.wait_for(reader.read(), timeout=5)
+            writer.close()
+            # the server still answers the next request
+            ok = await asyncio.to_thread(_get, f"http://127.0.0.1:{server.port}/health")
+        finally:
+            await server.stop()
+        return answer, ok
+
+    with caplog.at_level("DEBUG"):
+        answer, ok = asyncio.run(scenario())
+    assert answer.startswith(b"HTTP/1.0 431 "), answer[:80]
+    assert json.loads(answer.split(b"\r\n\r\n", 1)[1]) == {"error": "request line or header too long"}
+    assert ok == (200, {"healthy": True, "reasons": []})
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")], caplog.text

@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from toy_testkit import simulator_settings, toy_site
 
 from microgrid.clock import ManualClock
 from microgrid.errors import DeviceError
 from microgrid.simulator.camp import CommandError, VirtualCamp
 from microgrid.simulator.conditions import generate_conditions
-from microgrid.simulator.toy import toy_site
+
+SIM = simulator_settings()
 
 START = datetime(2026, 3, 18, 8, 0, tzinfo=timezone.utc)  # 10:07 local solar, a Wednesday
 
@@ -31,7 +33,7 @@ def clock():
 
 @pytest.fixture
 def camp(clock):
-    return VirtualCamp(toy_site(), clock, seed=3, initial_counters=False)
+    return VirtualCamp(toy_site(), SIM, clock, seed=3, initial_counters=False)
 
 
 def test_device_values_carry_design_fields(camp):
@@ -54,7 +56,7 @@ def test_advances_in_whole_substeps_to_clock_now(camp, clock):
 def test_steps_use_the_same_conditions_as_generate_conditions(camp, clock):
     clock.advance(10 * 60)
     step = camp.advance()  # last sub-step: 08:09-08:10
-    df = generate_conditions(camp.site, START.replace(hour=0), 1440, 1.0, seed=3)
+    df = generate_conditions(camp.site, SIM, START.replace(hour=0), 1440, 1.0, seed=3)
     row = df.loc[START + timedelta(minutes=9)]
     assert step.load_kw == row["load_kw"]
     assert step.pv_available_kw["pv-1"] == row["pv_available_kw__pv-1"]
@@ -71,7 +73,7 @@ def test_energy_counters_and_totals_balance(camp, clock):
 
 
 def test_initial_counters_are_plausible_and_nonzero(clock):
-    camp = VirtualCamp(toy_site(), clock, seed=3)
+    camp = VirtualCamp(toy_site(), SIM, clock, seed=3)
     pv = camp.device_values("pv-1")
     assert pv["energy_total_kwh"] == 3000.0 * 250.0
     g = camp.device_values("dg-1")
@@ -129,7 +131,7 @@ def test_genset_run_heartbeat_returns_to_auto(camp, clock):
 
 
 def test_genset_without_heartbeat_keeps_mode(clock):
-    camp = VirtualCamp(toy_site(), clock, seed=3, genset_revert_s=None)
+    camp = VirtualCamp(toy_site(), SIM, clock, seed=3, genset_revert_s=None)
     camp.command("dg-2", "mode", "run")
     clock.advance(3 * 3600)
     assert camp.device_values("dg-2")["mode"] == "run"
@@ -175,7 +177,7 @@ def test_refused_commands(camp):
 
 def test_auto_gensets_keep_the_camp_supplied_over_two_days(clock):
     site = toy_site()
-    camp = VirtualCamp(site, clock, seed=3, step_s=300.0)
+    camp = VirtualCamp(site, SIM, clock, seed=3, step_s=300.0)
     clock.advance(2 * 86_400)
     camp.advance()
     t = camp.totals

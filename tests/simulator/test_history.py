@@ -4,24 +4,23 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
+from testkit import example_camp
 
-from microgrid.config import load_site
 from microgrid.reports.period import parse_period
 from microgrid.reports.source import frames_from_readings
 from microgrid.reports.summary import summarize
 from microgrid.simulator.history import Outage, simulate_history
 
-SITE = load_site(Path(__file__).resolve().parents[2] / "sites" / "example-camp.toml")
+SITE, SIM = example_camp()
 T0 = datetime(2026, 10, 1, tzinfo=timezone.utc)
 ROLLUPS = {"energy", "genset_energy"}
 
 
 @pytest.fixture(scope="module")
 def day():
-    return simulate_history(SITE, T0, 1, seed=3, sample_s=300)
+    return simulate_history(SITE, SIM, T0, 1, seed=3, sample_s=300)
 
 
 def of(readings, measurement):
@@ -59,14 +58,14 @@ def test_energy_balance_and_rollups_agree(day):
 
 
 def test_same_seed_same_history(day):
-    again = simulate_history(SITE, T0, 1, seed=3, sample_s=300, measurements=ROLLUPS)
+    again = simulate_history(SITE, SIM, T0, 1, seed=3, sample_s=300, measurements=ROLLUPS)
     assert [r for r in day if r.measurement in ROLLUPS] == again
-    other = simulate_history(SITE, T0, 1, seed=4, sample_s=300, measurements={"energy"})
+    other = simulate_history(SITE, SIM, T0, 1, seed=4, sample_s=300, measurements={"energy"})
     assert other != of(day, "energy")
 
 
 def test_unmetered_fuel_is_estimated_from_the_same_curve(day):
-    est = simulate_history(SITE, T0, 1, seed=3, sample_s=300, metered_fuel=False,
+    est = simulate_history(SITE, SIM, T0, 1, seed=3, sample_s=300, metered_fuel=False,
                            measurements={"energy", "genset"})
     assert all("fuel_rate_lph" not in r.fields for r in of(est, "genset"))
     metered = sum(r.fields["fuel_l"] for r in of(day, "energy"))
@@ -79,7 +78,7 @@ def test_unmetered_fuel_is_estimated_from_the_same_curve(day):
 def test_outages_become_gaps_in_the_report():
     outages = [Outage(T0 + timedelta(hours=6), T0 + timedelta(hours=7)),  # poller down
                Outage(T0 + timedelta(hours=12), T0 + timedelta(hours=12, minutes=30), "camp-main")]
-    r = simulate_history(SITE, T0, 1, seed=3, sample_s=300, outages=outages)
+    r = simulate_history(SITE, SIM, T0, 1, seed=3, sample_s=300, outages=outages)
     assert not [x for x in r if T0 + timedelta(hours=6) <= x.time < T0 + timedelta(hours=7)
                 and x.measurement in ("camp", "genset", "battery")]
     energy = {x.time: x.fields for x in of(r, "energy")}
@@ -97,12 +96,12 @@ def test_outages_become_gaps_in_the_report():
 
 def test_sample_interval_must_be_whole_minutes():
     with pytest.raises(ValueError, match="multiple of 60"):
-        simulate_history(SITE, T0, 1, seed=1, sample_s=90)
+        simulate_history(SITE, SIM, T0, 1, seed=1, sample_s=90)
 
 
 def test_curtailment_is_measured_only_when_inverters_report_available_power(day):
     assert all("curtailed_kwh" not in r.fields for r in of(day, "energy"))
-    r = simulate_history(SITE, T0, 1, seed=3, sample_s=300, pv_available=True,
+    r = simulate_history(SITE, SIM, T0, 1, seed=3, sample_s=300, pv_available=True,
                          measurements={"energy", "pv_inverter"})
     assert all("available_kw" in x.fields for x in of(r, "pv_inverter"))
     e = of(r, "energy")

@@ -2,10 +2,10 @@
 
 import asyncio
 import dataclasses
-import socket
 
 import pytest
 from pymodbus.client import AsyncModbusTcpClient
+from testkit import EXAMPLE_SITE, example_site, free_port
 
 from microgrid.simulator.server import serve_camp
 from microgrid.site import Battery, Genset, LoadMeter, ModbusEndpoint, PvArray
@@ -39,12 +39,6 @@ class StandInCamp:
         self.commands.append((name, point, value))
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _ep(port, profile, unit=1):
     return ModbusEndpoint(host="127.0.0.1", port=port, unit_id=unit, profile=profile)
 
@@ -55,12 +49,12 @@ class TinySite:
 
 
 def _site():
-    shared = _free_port()
+    shared = free_port()
     site = TinySite(devices=(
-        PvArray("pv-1", 250, 220, 10, 180, 14, -0.0037, _ep(_free_port(), "sunspec_inverter")),
+        PvArray("pv-1", 250, 220, 10, 180, 14, -0.0037, _ep(free_port(), "sunspec_inverter")),
         Battery("bess", 1000, 500, 400, 15, 95, 0.96, 0.96, 0.02, 60, _ep(shared, "sunspec_storage", 1)),
         Genset("dg-1", 400, 30, 0.08, 0.25, 60, 30, 2.0, 2000, _ep(shared, "dse_genset", 2)),
-        LoadMeter("meter", _ep(_free_port(), "load_meter")),
+        LoadMeter("meter", _ep(free_port(), "load_meter")),
     ))
     return site
 
@@ -207,18 +201,6 @@ async def _camp_refusal_and_unencodable_values(site, camp, servers):
 
 # ------------------------------------------------------------------ with the real virtual camp
 
-def _example_site_on_free_ports():
-    from microgrid.config import load_site
-
-    site = load_site("sites/example-camp.toml")
-
-    def moved(d):
-        return dataclasses.replace(d, modbus=dataclasses.replace(d.modbus, port=_free_port()))
-    return dataclasses.replace(
-        site, pv_arrays=tuple(map(moved, site.pv_arrays)), batteries=tuple(map(moved, site.batteries)),
-        gensets=tuple(map(moved, site.gensets)), load_meters=tuple(map(moved, site.load_meters)))
-
-
 #: Resolution of each served field (scale factors of the profiles), for comparisons.
 RESOLUTION = {"ac_power_kw": 0.01, "energy_total_kwh": 1.0, "power_kw": 0.1, "soc_pct": 0.1,
               "soh_pct": 0.1, "voltage_v": 0.1, "temp_c": 0.1, "load_pct": 0.1,
@@ -230,10 +212,11 @@ def test_virtual_camp_served_over_modbus():
 
     from microgrid.clock import SimClock
     from microgrid.simulator.camp import VirtualCamp
+    from microgrid.simulator.settings import load_simulator_settings
 
-    site = _example_site_on_free_ports()
+    site = example_site()
     clock = SimClock(datetime(2026, 3, 1, 10, 0, tzinfo=timezone.utc), wall=lambda: 0.0)
-    camp = VirtualCamp(site, clock)
+    camp = VirtualCamp(site, load_simulator_settings(EXAMPLE_SITE), clock)
 
     async def main():
         servers = await serve_camp(site, camp)

@@ -1,4 +1,4 @@
-"""Shared pieces of the poller tests: free ports, sites on them, camps, a raw fault server.
+"""Shared pieces of the poller tests: camps and a raw fault server (ports and sites: ``testkit``).
 
 Everything here is a real peer on loopback: the virtual camp's pymodbus servers, and a small
 hand-written Modbus TCP server that can answer garbage, a wrong transaction id, a truncated
@@ -9,54 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import socket
 import struct
 import threading
 from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime, timezone
-from pathlib import Path
 
-from microgrid.config import load_site
 from microgrid.simulator.server import serve_camp
 from microgrid.site import ModbusEndpoint, Site
 from telemetry.poller import Poller
 
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE_SITE = ROOT / "sites" / "example-camp.toml"
 T0 = datetime(2026, 3, 1, 10, 0, tzinfo=timezone.utc)  # 12:00 local: sun up
-
-
-def free_ports(n: int) -> list[int]:
-    """``n`` distinct free loopback ports (all held open while picked, so no repeats)."""
-    socks = [socket.socket() for _ in range(n)]
-    try:
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
-
-
-def free_port() -> int:
-    return free_ports(1)[0]
-
-
-def with_endpoints(site: Site, **modbus_changes) -> Site:
-    """``site`` with every device on its own free loopback port (plus ``modbus_changes``)."""
-    ports = iter(free_ports(len(site.devices)))
-
-    def move(d):
-        m = dataclasses.replace(d.modbus, host="127.0.0.1", port=next(ports), **modbus_changes)
-        return dataclasses.replace(d, modbus=m)
-    return dataclasses.replace(
-        site, pv_arrays=tuple(map(move, site.pv_arrays)), batteries=tuple(map(move, site.batteries)),
-        gensets=tuple(map(move, site.gensets)), load_meters=tuple(map(move, site.load_meters)))
-
-
-def example_site(**modbus_changes) -> Site:
-    """The example camp with free ports."""
-    return with_endpoints(load_site(EXAMPLE_SITE), **modbus_changes)
 
 
 class StandInCamp:

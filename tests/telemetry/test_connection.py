@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from poll_testkit import example_site, free_port, standin_camp
+from poll_testkit import standin_camp
+from testkit import example_site, free_port
 
 from microgrid.errors import DeviceError
 from microgrid.simulator.server import serve_camp

@@ -5,17 +5,17 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-import socket
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
+from testkit import EXAMPLE_SITE, example_site
 
 from microgrid.clock import ManualClock
 from microgrid.config import load_site
+from microgrid.plant import Setpoints
 from microgrid.simulator.camp import VirtualCamp
-from microgrid.simulator.physics import Setpoints
 from microgrid.simulator.server import serve_camp
+from microgrid.simulator.settings import load_simulator_settings
 from telemetry.connection import Connections
 from telemetry.control import Controller
 from telemetry.control_policy import Desired, decide, rating_image, readback_ok
@@ -23,36 +23,16 @@ from telemetry.readplan import merge_results, profile_reads
 from telemetry.registers import decode, load_profile
 
 T0 = datetime(2026, 3, 1, 10, 0, tzinfo=timezone.utc)
-EXAMPLE_SITE = str(Path(__file__).resolve().parents[2] / "sites" / "example-camp.toml")
-
-
-def site_on_free_ports():
-    """The example site (dg-1/dg-2 400 kW min 120 kW, bess-1 500 kW, pv-north 220 kW) on free,
-    distinct ports (sockets held open until every port is picked)."""
-    site = load_site(EXAMPLE_SITE)
-    held = []
-
-    def moved(d):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        held.append(s)
-        return dataclasses.replace(d, modbus=dataclasses.replace(d.modbus, port=s.getsockname()[1]))
-    try:
-        return dataclasses.replace(
-            site, pv_arrays=tuple(map(moved, site.pv_arrays)), batteries=tuple(map(moved, site.batteries)),
-            gensets=tuple(map(moved, site.gensets)), load_meters=tuple(map(moved, site.load_meters)))
-    finally:
-        for s in held:
-            s.close()
+SIM = load_simulator_settings(EXAMPLE_SITE)
 
 
 class Rig:
     """Virtual camp + its servers + a controller's connections, on one manual clock."""
 
     def __init__(self, genset_revert_s=300.0):
-        self.site = site_on_free_ports()
+        self.site = example_site()
         self.clock = ManualClock(T0)
-        self.camp = VirtualCamp(self.site, self.clock, genset_revert_s=genset_revert_s)
+        self.camp = VirtualCamp(self.site, SIM, self.clock, genset_revert_s=genset_revert_s)
         self.commands: list[tuple[str, str, object]] = []
         self.ignore: set[tuple[str, str]] = set()     # (device, point) the camp pretends to obey
         real = self.camp.command
@@ -176,6 +156,11 @@ def test_dry_run_writes_nothing_but_records():
         assert points[("dg-1", "mode")]["value"] == 2.0
         assert all(r.fields["dry_run"] == 1 and r.measurement == "setpoint"
                    and r.tags["site"] == "malakal" for r in readings)
+        # the status never calls a point that was never written confirmed
+        status = c.status()["devices"]
+        for name, point in (("pv-north", "power_limit_pct"), ("dg-1", "mode")):
+            shown = status[name]["points"][point]
+            assert (shown["state"], shown["confirmed"], shown["written_at"]) == ("would write", False, None)
         rig.clock.advance(5)
         assert await c.apply(sp) == []                                   # nothing new to say
     run(scenario)
@@ -255,9 +240,11 @@ def test_offline_device_flagged_others_written():
             battery_discharge_limit_kw={"bess-1": 100.0}, pv_limit_pct={"pv-south": 70.0}))
         points = by_point(readings)
         assert points[("bess-1", "discharge_limit_kw")]["accepted"] == 0
-        assert points[("bess-1", "discharge_limit_kw")]["attempts"] == 2
+        # its scale factors and rating could not be read: nothing is encoded, nothing written
+        assert points[("bess-1", "discharge_limit_kw")]["attempts"] == 0
         assert points[("pv-south", "power_limit_pct")]["accepted"] == 1
         assert set(c.status()["faults"]) == {"bess-1"}
+        assert "could not be read" in c.status()["faults"]["bess-1"]
         assert rig.camp.setpoints.battery_discharge_limit_kw["bess-1"] is None
     run(scenario)
 

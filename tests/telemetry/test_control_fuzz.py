@@ -12,30 +12,27 @@ from __future__ import annotations
 
 import asyncio
 import math
-import sys
 from datetime import datetime, timezone
-from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from testkit import EXAMPLE_SITE, example_site
 
 from microgrid.clock import ManualClock
 from microgrid.config import load_site
 from microgrid.errors import PlanError
+from microgrid.plant import GENSET_MODES, Setpoints
 from microgrid.simulator.camp import VirtualCamp
-from microgrid.simulator.physics import GENSET_MODES, Setpoints
 from microgrid.simulator.server import serve_camp
+from microgrid.simulator.settings import load_simulator_settings
 from optimizer.plan import Plan
 from optimizer.setpoints import setpoints_for_step
 from telemetry.connection import Connections
 from telemetry.control import Controller
 from telemetry.control_policy import decide, desired_points, rating_image, site_limits
 from telemetry.registers import decode_write, load_profile
-
-sys.path.insert(0, str(Path(__file__).parent))
-from test_control import EXAMPLE_SITE, site_on_free_ports  # noqa: E402
 
 SITE = load_site(EXAMPLE_SITE)
 PROFILES = {d.name: load_profile(d.modbus.profile) for d in SITE.devices}
@@ -200,9 +197,9 @@ class RecordingConnections:
 
 @pytest.fixture(scope="module")
 def camp_rig():
-    site = site_on_free_ports()
+    site = example_site()
     clock = ManualClock(T0)
-    camp = VirtualCamp(site, clock)
+    camp = VirtualCamp(site, load_simulator_settings(EXAMPLE_SITE), clock)
     commands = []
     real = camp.command
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from poll_testkit import STANDIN_VALUES, T0, RawModbusServer, example_site, free_port, raw_site, standin_camp
+from poll_testkit import STANDIN_VALUES, T0, RawModbusServer, raw_site, standin_camp
+from testkit import example_site, free_port
 
 from microgrid.clock import ManualClock
 from microgrid.simulator.server import DeviceImage, Endpoint, serve_camp

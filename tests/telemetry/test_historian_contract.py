@@ -57,9 +57,28 @@ def _sqlite(tmp_path, request):
     return SQLiteHistorian(tmp_path / "h.db")
 
 
+def _sqlite_packed(tmp_path, request):
+    """Packed into 5-min chunks on every write, the newest window left as rows: queries read
+    both halves of the layout, and later writes land as rows over packed windows."""
+    return SQLiteHistorian(tmp_path / "h.db", window_s=300, compact_lag_s=0, compact_every_s=0)
+
+
 def _influx(tmp_path, request):
     url, db = request.getfixturevalue("influx_database")
     return InfluxV1Historian(url, db)
+
+
+def _tiered_sqlite(tmp_path, request):
+    """Raw readings, 1-min and 15-min roll-ups in one file: aggregated queries over closed
+    buckets are answered by the roll-ups, the rest by the raw readings."""
+    return open_historian(f"sqlite:///{tmp_path / 't.db'}", tiered=True)
+
+
+def _tiered_influx(tmp_path, request):
+    """The same on InfluxDB: retention policies raw, rollup_1m, rollup_15m (the raw policy's
+    duration counts from the wall clock, so it is long here: the data is from January)."""
+    url, db = request.getfixturevalue("influx_database")
+    return open_historian(f"influx1://{url.removeprefix('http://')}/{db}?raw_days=3650")
 
 
 def _spooled(make):
@@ -71,7 +90,10 @@ def _spooled(make):
 
 BACKENDS = {
     "sqlite": _sqlite,
+    "sqlite-packed": _sqlite_packed,
     "influx": _influx,
+    "tiered+sqlite": _tiered_sqlite,
+    "tiered+influx": _tiered_influx,
     "spool+sqlite": _spooled(_sqlite),
     "spool+influx": _spooled(_influx),
 }

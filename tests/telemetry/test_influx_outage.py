@@ -114,9 +114,10 @@ def test_refused_credentials_are_a_typed_error_without_the_secret(influxd_factor
 def test_v2_client_path_reaches_the_server_and_maps_its_answers(influxd, tmp_path):
     """No InfluxDB 2.x here: influxdb-client's real request goes to the 1.6 server, which has no
     /api/v2/write (404) -> a typed error that keeps the batch spooled and shows no token."""
+    from testkit import free_port
+
     from telemetry.historian import InfluxV2Historian
     from telemetry.historian.base import HistorianUnavailable
-    from telemetry.historian.influxd_process import free_port
     h = SpooledHistorian(InfluxV2Historian(influxd.url, "un", "camp", "s3cret-token"),
                          Spool(tmp_path / "spool.db"))
     h.write([reading(0)])

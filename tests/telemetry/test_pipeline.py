@@ -6,7 +6,8 @@ import asyncio
 from datetime import timedelta
 
 import pytest
-from poll_testkit import EXAMPLE_SITE, STANDIN_VALUES, T0, example_site, standin_camp
+from poll_testkit import STANDIN_VALUES, T0, standin_camp
+from testkit import EXAMPLE_SITE, example_site
 
 from microgrid.clock import ManualClock
 from microgrid.config import load_site

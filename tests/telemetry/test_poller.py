@@ -7,10 +7,12 @@ import json
 import math
 
 import pytest
-from poll_testkit import T0, camp_in_thread, example_site, polled_camp, standin_camp
+from poll_testkit import T0, camp_in_thread, polled_camp, standin_camp
+from testkit import EXAMPLE_SITE, example_site
 
 from microgrid.clock import ManualClock
 from microgrid.simulator.camp import VirtualCamp
+from microgrid.simulator.settings import load_simulator_settings
 from telemetry.connection import Connections, ModbusExceptionError
 from telemetry.poller import Poller
 
@@ -28,7 +30,7 @@ def test_values_match_the_physics_served():
     async def main():
         site = example_site()
         clock = ManualClock(T0)
-        camp = VirtualCamp(site, clock)
+        camp = VirtualCamp(site, load_simulator_settings(EXAMPLE_SITE), clock)
         async with polled_camp(site, camp, clock=clock) as (servers, poller):
             cycle = await poller.poll_all()
             assert sorted(cycle.values) == sorted(d.name for d in site.devices)
@@ -212,7 +214,7 @@ def _site_file(site, folder=None):
     import tempfile
     from pathlib import Path
 
-    from poll_testkit import EXAMPLE_SITE
+    from testkit import EXAMPLE_SITE
     text = EXAMPLE_SITE.read_text()
     for d in site.devices:
         text = re.sub(rf'(name = "{re.escape(d.name)}"[^\[]*?port = )\d+',

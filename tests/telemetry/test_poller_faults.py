@@ -8,7 +8,8 @@ import struct
 from datetime import timedelta
 
 import pytest
-from poll_testkit import T0, RawModbusServer, example_site, polled_camp, raw_site, standin_camp
+from poll_testkit import T0, RawModbusServer, polled_camp, raw_site, standin_camp
+from testkit import example_site
 
 from microgrid.clock import ManualClock
 from telemetry.connection import EndpointConnection, ModbusExceptionError

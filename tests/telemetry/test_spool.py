@@ -10,10 +10,10 @@ from datetime import datetime, timedelta, timezone
 
 import pandas as pd
 import pytest
+from testkit import free_port
 
 from microgrid.readings import Reading
 from telemetry.historian import InfluxV1Historian, Spool, SpoolDepth, SpooledHistorian, SQLiteHistorian
-from telemetry.historian.influxd_process import free_port
 from telemetry.historian.lineprotocol import encode_readings
 
 T0 = datetime(2026, 1, 5, tzinfo=timezone.utc)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -21,6 +20,7 @@ from pathlib import Path
 import requests
 
 from microgrid.errors import HistorianError
+from telemetry.testing import free_ports
 
 INSTALL_HINT = ("influxd (Debian's influxdb 1.x) is not installed; `bash scripts/test.sh` installs "
                 "it (apt-get install influxdb) before running the tests")
@@ -32,13 +32,6 @@ def find_influxd() -> str | None:
     if exe:
         return exe
     return "/usr/bin/influxd" if os.access("/usr/bin/influxd", os.X_OK) else None
-
-
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _config(workdir: Path, http_port: int, rpc_port: int, auth_enabled: bool) -> str:
@@ -91,10 +84,11 @@ class InfluxdProcess:
     def __init__(self, workdir: str | Path, exe: str | None = None, *,
                  auth_enabled: bool = False) -> None:
         self.workdir = Path(workdir)
-        self.exe = exe or find_influxd()
-        if self.exe is None:
+        found = exe or find_influxd()
+        if found is None:
             raise HistorianError(INSTALL_HINT)
-        self.http_port, self.rpc_port = free_port(), free_port()
+        self.exe: str = found
+        self.http_port, self.rpc_port = free_ports(2)
         self.url = f"http://127.0.0.1:{self.http_port}"
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.config_path = self.workdir / "influxdb.conf"

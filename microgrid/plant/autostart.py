@@ -7,13 +7,16 @@ stop when the battery is well charged and can carry the load again. Pure.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Mapping
 
+from microgrid.plant.battery import capacity_weighted_soc_pct
+from microgrid.plant.gensets import smallest_cover
+from microgrid.plant.state import CampState
+from microgrid.plant.vocabulary import Setpoints
 from microgrid.site import Genset, Site
 
-if TYPE_CHECKING:  # pragma: no cover
-    from microgrid.simulator.physics import CampState, Setpoints
+__all__ = ["AutoStartRule", "auto_charge_request_kw", "decide_running"]
 
 
 @dataclass(frozen=True)
@@ -39,27 +42,6 @@ class AutoStartRule:
     stop_soc_pct: float = 80.0
     stop_cover_fraction: float = 0.9
     charge_batteries: bool = True
-
-
-def camp_soc_pct(site: Site, soc_pct: Mapping[str, float]) -> float | None:
-    """Capacity-weighted SOC of all batteries, None without batteries. [%]"""
-    cap = sum(b.capacity_kwh for b in site.batteries)
-    if cap <= 0:
-        return None
-    return sum(soc_pct[b.name] * b.capacity_kwh for b in site.batteries) / cap
-
-
-def smallest_cover(candidates: list[Genset], deficit_kw: float) -> list[Genset]:
-    """Smallest set of gensets whose ratings cover ``deficit_kw``: the smallest single unit
-    that covers what is left, else the largest, repeated (all of them if nothing covers)."""
-    pool = sorted(candidates, key=lambda g: (g.rated_kw, g.name))
-    chosen: list[Genset] = []
-    while deficit_kw > 0 and pool:
-        fit = next((g for g in pool if g.rated_kw >= deficit_kw), pool[-1])
-        chosen.append(fit)
-        pool.remove(fit)
-        deficit_kw -= fit.rated_kw
-    return chosen
 
 
 def decide_running(site: Site, state: CampState, setpoints: Setpoints, net_kw: float,
@@ -88,10 +70,11 @@ def decide_running(site: Site, state: CampState, setpoints: Setpoints, net_kw: f
             on[g.name] = mode == "run"
     if not auto:
         return on
-    soc = camp_soc_pct(site, state.soc_pct)
+    soc = capacity_weighted_soc_pct(site.batteries, state.soc_pct)
+    soc_low = capacity_weighted_soc_pct(site.batteries, {b.name: b.soc_min_pct for b in site.batteries})
     cap = sum(g.rated_kw for g in site.gensets if on[g.name])
     need = 0.0
-    if net_kw > 0 and soc is not None and soc < _soc_low(site) + rule.start_margin_pct:
+    if net_kw > 0 and soc is not None and soc_low is not None and soc < soc_low + rule.start_margin_pct:
         need = net_kw  # battery low: gensets carry the whole net load (and charge with the rest)
     if net_kw - cap > discharge_max_kw:
         need = max(need, net_kw - discharge_max_kw)  # battery cannot carry the net load
@@ -109,11 +92,6 @@ def decide_running(site: Site, state: CampState, setpoints: Setpoints, net_kw: f
     return on
 
 
-def _soc_low(site: Site) -> float:
-    cap = sum(b.capacity_kwh for b in site.batteries)
-    return sum(b.soc_min_pct * b.capacity_kwh for b in site.batteries) / cap
-
-
 def auto_charge_request_kw(site: Site, state: CampState, setpoints: Setpoints,
                            on: Mapping[str, bool], limits: Mapping[str, tuple[float, float]],
                            rule: AutoStartRule) -> float:
@@ -127,7 +105,7 @@ def auto_charge_request_kw(site: Site, state: CampState, setpoints: Setpoints,
     if not rule.charge_batteries or not any(
             on[g.name] and setpoints.mode(g.name) == "auto" for g in site.gensets):
         return 0.0
-    soc = camp_soc_pct(site, state.soc_pct)
+    soc = capacity_weighted_soc_pct(site.batteries, state.soc_pct)
     if soc is None or soc >= rule.stop_soc_pct:
         return 0.0
     return sum(ch for ch, _ in limits.values())

@@ -1,4 +1,5 @@
-"""dispatch_step: hand-checkable balances, SOC, fuel, curtailment, unserved load, auto mode."""
+"""The step model (dispatch_step): hand-checkable balances, SOC, fuel, curtailment, unserved load,
+auto mode."""
 
 from __future__ import annotations
 
@@ -7,11 +8,10 @@ from dataclasses import replace
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from toy_testkit import battery, pv, toy_site
 
 from microgrid.errors import InputError
-from microgrid.simulator.autostart import AutoStartRule, smallest_cover
-from microgrid.simulator.physics import CampState, Setpoints, battery_limits_kw, dispatch_step, share
-from microgrid.simulator.toy import battery, genset, pv, toy_site
+from microgrid.plant import AutoStartRule, CampState, Setpoints, dispatch_step
 
 STOP_ALL = {"genset_mode": {"dg-1": "stop", "dg-2": "stop"}}
 
@@ -152,21 +152,6 @@ def test_two_batteries_split_by_power_rating():
     assert r.battery_kw == {"b1": pytest.approx(200.0), "b2": pytest.approx(100.0)}
 
 
-def test_share_water_fills_over_caps():
-    assert share(300.0, {"a": 1.0, "b": 1.0}, {"a": 100.0, "b": 500.0}) == {"a": 100.0, "b": 200.0}
-    assert share(900.0, {"a": 1.0, "b": 1.0}, {"a": 100.0, "b": 500.0}) == {"a": 100.0, "b": 500.0}
-
-
-def test_battery_limits_from_setpoints_and_window():
-    b = battery()
-    sp = Setpoints(battery_charge_limit_kw={"bess-1": 50.0})
-    # 450 kWh above soc_min x eta_d 0.96 over 1 h = 432 kW; over 15 min the 500 kW rating binds
-    assert battery_limits_kw(b, 60.0, sp, 1.0) == (pytest.approx(50.0), pytest.approx(432.0))
-    assert battery_limits_kw(b, 60.0, sp, 0.25) == (pytest.approx(50.0), pytest.approx(500.0))
-    assert battery_limits_kw(b, 94.0, Setpoints(), 1.0)[0] == pytest.approx(10.0 / 0.96)
-    assert battery_limits_kw(b, 15.0, sp, 0.25) == (pytest.approx(50.0), 0.0)
-
-
 def test_auto_starts_a_genset_at_low_soc_and_charges():
     site = toy_site()
     s, r = dispatch_step(site, _state(site, 20.0), 300.0, {"pv-1": 0.0}, Setpoints.default(site), 0.25)
@@ -261,14 +246,6 @@ def test_non_finite_inputs_are_input_errors():
         dispatch_step(site, CampState.initial(site), 300.0, {"pv-1": float("nan")}, Setpoints(), 1.0)
     with pytest.raises(InputError, match="load_kw"):
         dispatch_step(site, CampState.initial(site), float("nan"), {"pv-1": 0.0}, Setpoints(), 1.0)
-
-
-def test_smallest_cover():
-    a, b, c = genset("a", rated_kw=400.0), genset("b", rated_kw=400.0), genset("c", rated_kw=250.0)
-    assert [g.name for g in smallest_cover([a, b, c], 200.0)] == ["c"]
-    assert [g.name for g in smallest_cover([a, b, c], 300.0)] == ["a"]
-    assert [g.name for g in smallest_cover([a, b, c], 600.0)] == ["b", "c"]
-    assert [g.name for g in smallest_cover([a, b, c], 2000.0)] == ["b", "a", "c"]
 
 
 RANDOM_SITE = toy_site(pv_arrays=[pv("pv-1"), pv("pv-2", kwp=100.0, inverter_kw=90.0)],

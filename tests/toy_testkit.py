@@ -1,4 +1,4 @@
-"""Small hand-checkable sites built in code, for tests and examples (no site file needed).
+"""Small hand-checkable sites built in code, for the tests (no site file needed).
 
 ``toy_site()`` is a camp at Malakal with round numbers: one 250 kWp / 220 kW PV array, one
 1000 kWh / 500 kW battery (η 0.96 each way, SOC window 15–95 %), a 400 kW and a 250 kW genset
@@ -7,12 +7,13 @@
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import replace
 from typing import Any, Sequence
 
+from microgrid.simulator.settings import SimulatorSettings
 from microgrid.site import (
     Battery,
+    Climate,
     Genset,
     LoadMeter,
     Location,
@@ -20,16 +21,14 @@ from microgrid.site import (
     OptimizerSettings,
     PvArray,
     ReserveRule,
-    SimulatorSettings,
     Site,
 )
-
-_PORT = itertools.cycle(range(25000, 26000))
+from telemetry.testing import free_port
 
 
 def endpoint(profile: str) -> ModbusEndpoint:
-    """A loopback endpoint on a fresh port."""
-    return ModbusEndpoint(host="127.0.0.1", port=next(_PORT), unit_id=1, profile=profile)
+    """A loopback endpoint on a port free right now."""
+    return ModbusEndpoint(host="127.0.0.1", port=free_port(), unit_id=1, profile=profile)
 
 
 def pv(name: str = "pv-1", **kw: Any) -> PvArray:
@@ -54,16 +53,20 @@ def genset(name: str = "dg-1", **kw: Any) -> Genset:
 
 
 def simulator_settings(**kw: Any) -> SimulatorSettings:
-    base = dict(seed=7, load_base_kw=300.0, load_peak_kw=600.0, load_peak_hour=15.0,
-                load_noise_pct=3.0, clear_sky_index_mean=0.8, cloud_variability=0.15,
-                ambient_temp_c=30.0)
+    """The virtual camp's knobs of the example camp, any of them replaced."""
+    base = dict(seed=7, load_base_kw=300.0, load_peak_kw=600.0, load_peak_hour=15.0, load_noise_pct=3.0)
     return SimulatorSettings(**{**base, **kw})
+
+
+def climate(**kw: float) -> Climate:
+    """The example camp's climate, any of it replaced."""
+    base = dict(clear_sky_index_mean=0.8, cloud_variability=0.15, ambient_temp_c=30.0)
+    return Climate(**{**base, **kw})
 
 
 def toy_site(pv_arrays: Sequence[PvArray] | None = None,
              batteries: Sequence[Battery] | None = None,
-             gensets: Sequence[Genset] | None = None,
-             simulator: SimulatorSettings | None = None, **kw: Any) -> Site:
+             gensets: Sequence[Genset] | None = None, **kw: Any) -> Site:
     """A small camp at Malakal (9.53 °N, 31.66 °E); any part can be replaced."""
     site = Site(
         name="toy", mission="TEST", headcount=100,
@@ -75,7 +78,7 @@ def toy_site(pv_arrays: Sequence[PvArray] | None = None,
         gensets=tuple(gensets) if gensets is not None else (
             genset("dg-1"), genset("dg-2", rated_kw=250.0, tank_l=1200.0)),
         load_meters=(LoadMeter(name="camp-main", modbus=endpoint("load_meter")),),
-        simulator=simulator or simulator_settings(),
+        climate=climate(),
         optimizer=OptimizerSettings(horizon_h=24.0, step_min=15, fine_horizon_h=12.0,
                                     mip_rel_gap=0.005, time_limit_s=10.0, terminal_soc_pct=None,
                                     shed_penalty_l_per_kwh=10.0, curtail_penalty_l_per_kwh=1e-4,
