@@ -45,6 +45,7 @@ from microgrid.errors import InputError
 from microgrid.plant import CampState, Setpoints, StepResult, dispatch_step
 from microgrid.plant.battery import battery_reserve_kw, capacity_weighted_soc_pct, stored_energy_to_restore_kwh
 from microgrid.plant.conditions import ConditionsSource, pv_column
+from microgrid.plant.gensets import genset_headroom_kw, marginal_fuel_l_per_kwh
 from microgrid.plant.reserve import reserve_shortfall_kw as rule_shortfall_kw
 from microgrid.site import Site
 from optimizer.backtest_report import BacktestResult
@@ -273,7 +274,7 @@ def reserve_shortfall_kw(site: Site, res: StepResult, setpoints: Setpoints) -> f
     what it delivered (:func:`~microgrid.plant.battery.battery_reserve_kw` under its limit
     setpoint, from its SOC at the end of the step) must cover the rule's reserve.
     """
-    headroom = sum(g.rated_kw - res.genset_kw[g.name] for g in site.gensets if res.genset_on[g.name])
+    headroom = sum(genset_headroom_kw(g, res.genset_kw[g.name]) for g in site.gensets if res.genset_on[g.name])
     headroom += sum(battery_reserve_kw(b, res.soc_pct[b.name], res.battery_kw[b.name], res.dt_h,
                                        discharge_limit_kw=setpoints.battery_discharge_limit_kw.get(b.name))
                     for b in site.batteries)
@@ -357,13 +358,14 @@ class _Meter:
 def soc_change_l(site: Site, soc_start_pct: dict[str, float], soc_end_pct: dict[str, float]) -> float:
     """Diesel worth of the stored energy lost between two SOCs (negative when gained). [L]
 
-    Each lost stored kWh is valued at the cheapest marginal genset fuel ``F1`` divided by the
-    battery's charge efficiency (the fuel to put it back with a running genset).
+    Each lost stored kWh is valued at the fuel a running genset burns at the margin
+    (:func:`~microgrid.plant.gensets.marginal_fuel_l_per_kwh`) to put it back through the charge
+    losses (:func:`~microgrid.plant.battery.stored_energy_to_restore_kwh`).
     """
     if not site.gensets:
         return 0.0
-    f1 = min(g.fuel_f1_l_per_kwh for g in site.gensets)
-    return f1 * stored_energy_to_restore_kwh(site.batteries, soc_start_pct, soc_end_pct)
+    return marginal_fuel_l_per_kwh(site.gensets) * stored_energy_to_restore_kwh(site.batteries, soc_start_pct,
+                                                                                soc_end_pct)
 
 
 def _soc(site: Site, camp: CampState) -> float:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from microgrid.plant.battery import energy_to_restore_kwh, energy_window_kwh, stored_energy_kwh
+from microgrid.plant.gensets import marginal_fuel_l_per_kwh
 from microgrid.site import Site
 from optimizer.plan import Plan, PlanState
 
@@ -26,17 +28,18 @@ def stored_energy_value(site: Site) -> dict[str, float]:
     """Diesel worth of a kWh stored at the horizon's end, per battery; 0 with a hard end target
     (``terminal_soc_pct``, or ``horizon_end = "start_soc"``).
 
-    Default: the cheapest genset marginal rate F1 over the battery's charge efficiency — the fuel
-    a running genset burns to store that kWh, and how the backtest counts the stored energy a run
-    used up (:func:`optimizer.backtest.soc_change_l`). [L/kWh stored]
+    Default: the fuel a running genset burns at the margin
+    (:func:`~microgrid.plant.gensets.marginal_fuel_l_per_kwh`) for the energy it takes to store
+    that kWh (:func:`~microgrid.plant.battery.energy_to_restore_kwh`), which is how the backtest
+    counts the stored energy a run used up (:func:`optimizer.backtest.soc_change_l`). [L/kWh stored]
     """
     opt = site.optimizer
     if opt.terminal_soc_pct is not None or opt.horizon_end != "value" or not site.gensets:
         return {b.name: 0.0 for b in site.batteries}
     if opt.stored_energy_value_l_per_kwh is not None:
         return {b.name: float(opt.stored_energy_value_l_per_kwh) for b in site.batteries}
-    f1 = min(g.fuel_f1_l_per_kwh for g in site.gensets)
-    return {b.name: f1 / b.charge_efficiency for b in site.batteries}
+    marginal = marginal_fuel_l_per_kwh(site.gensets)
+    return {b.name: marginal * energy_to_restore_kwh(b, 1.0) for b in site.batteries}
 
 
 def plan_objective_l(site: Site, plan: Plan, state: PlanState) -> float:
@@ -57,6 +60,6 @@ def plan_objective_l(site: Site, plan: Plan, state: PlanState) -> float:
     value = stored_energy_value(site)
     for b in site.batteries:
         if len(dt) and b.name in plan.soc_pct:
-            room_kwh = (b.soc_max_pct - float(plan.soc_pct[b.name][-1])) / 100.0 * b.capacity_kwh
+            room_kwh = energy_window_kwh(b)[1] - stored_energy_kwh(b, float(plan.soc_pct[b.name][-1]))
             total += value[b.name] * room_kwh
     return total

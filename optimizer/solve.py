@@ -6,6 +6,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass
+from typing import Literal
 
 import pyomo.environ as pyo
 from pyomo.common.gc_manager import PauseGC
@@ -35,7 +36,7 @@ class SolveResult:
         Best lower bound on the objective. [L]
     """
 
-    status: str
+    status: Literal["optimal", "feasible"]
     objective_l: float
     gap_pct: float
     solve_s: float
@@ -97,7 +98,7 @@ def solve(model: pyo.ConcreteModel, solver: Highs, warm_start: bool = False) -> 
     res.solution_loader.load_vars()
     obj = float(res.best_feasible_objective)
     bound = math.nan if res.best_objective_bound is None else float(res.best_objective_bound)
-    status = "optimal" if tc == TerminationCondition.optimal else "feasible"
+    status: Literal["optimal", "feasible"] = "optimal" if tc == TerminationCondition.optimal else "feasible"
     log.debug("solved: %s obj %.4f gap %.3f%% in %.3fs", status, obj, _gap_pct(obj, bound), elapsed)
     return SolveResult(status, obj, _gap_pct(obj, bound), elapsed, bound)
 
