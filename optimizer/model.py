@@ -4,23 +4,33 @@
 initial SOC, initial genset states) so a persistent solver re-solves it in place after
 ``set_inputs`` / ``set_state``. Steps may have different lengths: every energy term uses ``dt_h``.
 
-Objective [L diesel equivalent]: Σ_t dt·(fuel rate + wear·(charge + discharge)
+Objective [L diesel equivalent]: Σ_t (fuel + dt·(wear·(charge + discharge)
 + curtail penalty·curtailed + shed penalty·(unserved + genset below min load)
-+ reserve penalty·shortfall) + Σ start cost·starts.
++ reserve penalty·shortfall)) + Σ start cost·starts + the worth of the battery room left at the end.
+
+The plant's rules are the kernel's (:mod:`microgrid.plant`), stated on the model's variables: the
+fuel curve (:meth:`~microgrid.site.Genset.fuel_l`), the battery's energy, window and reserve
+(:mod:`optimizer.model_battery`), the reserve rule (:func:`~microgrid.plant.reserve.reserve_required_kw`)
+with the genset headroom (:func:`~microgrid.plant.gensets.genset_headroom_kw`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pyomo.environ as pyo
 from pyomo.common.gc_manager import PauseGC
 
+from microgrid.plant.battery import energy_window_kwh
+from microgrid.plant.gensets import genset_headroom_kw
+from microgrid.plant.reserve import reserve_required_kw
 from microgrid.site import Site
 from optimizer.costs import stored_energy_value
-from optimizer.model_battery import define_battery, energy_bounds_kwh, set_battery_state
-from optimizer.model_gensets import define_gensets, genset_fuel_lph, set_genset_state
+from optimizer.model_battery import define_battery, set_battery_state
+from optimizer.model_gensets import below_min_kw, define_gensets, genset_fuel_l, set_genset_state
 from optimizer.plan import PlanInputs, PlanState
 
 
@@ -59,7 +69,7 @@ class MilpOptions:
     force_infeasible: bool = False
 
     @classmethod
-    def naive_formulation(cls, **kw) -> "MilpOptions":
+    def naive_formulation(cls, **kw: Any) -> "MilpOptions":
         """The naive formulation, all fine steps, rebuilt for every solve."""
         return cls(coarsen=False, naive=True, persistent=False, warm_start=False, **kw)
 
@@ -116,14 +126,13 @@ def define_balance(m: pyo.ConcreteModel) -> None:
 
 def define_reserve(m: pyo.ConcreteModel, site: Site) -> None:
     """HOMER operating reserve (``reserve``): online genset headroom + battery reserve
-    + shortfall ≥ load_pct·load + pv_pct·PV; the shortfall slack is penalised."""
-    rated = {g.name: g.rated_kw for g in site.gensets}
-    load_f, pv_f = site.reserve.load_pct / 100.0, site.reserve.pv_pct / 100.0
+    + shortfall ≥ the rule's reserve (:func:`~microgrid.plant.reserve.reserve_required_kw` of the
+    load and the PV fed); the shortfall slack is penalised."""
     m.reserve_shortfall_kw = pyo.Var(m.T, domain=pyo.NonNegativeReals)
     m.reserve = pyo.Constraint(m.T, rule=lambda m, t: (
-        sum(rated[g] * m.genset_on[g, t] - m.genset_kw[g, t] for g in m.G)
+        sum(genset_headroom_kw(g, m.genset_kw[g.name, t], m.genset_on[g.name, t]) for g in site.gensets)
         + sum(m.battery_reserve_kw[b, t] for b in m.B) + m.reserve_shortfall_kw[t]
-        >= load_f * m.load_kw[t] + pv_f * m.pv_used_kw[t]))
+        >= reserve_required_kw(site.reserve, m.load_kw[t], m.pv_used_kw[t])))
 
 
 def define_objective(m: pyo.ConcreteModel, site: Site) -> None:
@@ -137,17 +146,16 @@ def define_objective(m: pyo.ConcreteModel, site: Site) -> None:
     """
     opt = site.optimizer
     value = stored_energy_value(site)
-    m.fuel_l = pyo.Expression(m.T, rule=lambda m, t: m.dt_h[t] * genset_fuel_lph(m, site, t))
+    m.fuel_l = pyo.Expression(m.T, rule=lambda m, t: pyo.quicksum(genset_fuel_l(m, g, t) for g in site.gensets))
     shed, curtail, short = (opt.shed_penalty_l_per_kwh, opt.curtail_penalty_l_per_kwh,
                             opt.reserve_shortfall_penalty_l_per_kwh)
 
-    def terms():
+    def terms() -> Iterator[Any]:
         for t in m.T:
             dt = m.dt_h[t]
             for g in site.gensets:
-                yield dt * g.fuel_f0_l_per_kwh_rated * g.rated_kw * m.genset_on[g.name, t]
-                yield dt * g.fuel_f1_l_per_kwh * m.genset_kw[g.name, t]
-                yield dt * shed * m.genset_below_min_kw[g.name, t]
+                yield genset_fuel_l(m, g, t)
+                yield dt * shed * below_min_kw(m, g.name, t)
                 yield g.start_cost_l * m.genset_start[g.name, t]
             for b in site.batteries:
                 yield dt * b.wear_cost_l_per_kwh * m.battery_charge_kw[b.name, t]
@@ -158,7 +166,7 @@ def define_objective(m: pyo.ConcreteModel, site: Site) -> None:
             yield dt * short * m.reserve_shortfall_kw[t]
         last = m.T.last()
         for b in site.batteries:  # the worth of the room left at the end: never negative
-            yield value[b.name] * (energy_bounds_kwh(b)[1] - m.battery_kwh[b.name, last])
+            yield value[b.name] * (energy_window_kwh(b)[1] - m.battery_kwh[b.name, last])
     m.objective = pyo.Objective(expr=pyo.quicksum(terms()), sense=pyo.minimize)
 
 
@@ -175,6 +183,6 @@ def set_state(m: pyo.ConcreteModel, site: Site, state: PlanState) -> None:
     set_genset_state(m, site, state, np.asarray(m.start_h))
 
 
-def grid_signature(inputs: PlanInputs) -> tuple:
+def grid_signature(inputs: PlanInputs) -> tuple[float, ...]:
     """What must stay equal for a built model to be reused: the step lengths."""
     return tuple(np.round(inputs.dt_h, 9))

@@ -1,9 +1,10 @@
-"""Genset family of the dispatch model: commitment, power, min load, min up/down, starts.
+"""Genset family of the dispatch model: commitment, power, min load, min up/down, starts, fuel.
 
 Variables: ``genset_on[g,t]`` (binary), ``genset_kw[g,t]``, ``genset_below_min_kw[g,t]`` (penalised
-slack), ``genset_start[g,t]`` and
+slack, only over the steps a unit may be held on by its initial state), ``genset_start[g,t]`` and
 ``genset_stop[g,t]`` (continuous in [0, 1]; binary in the naive formulation).
-Constraints: ``genset_min_kw``, ``genset_max_kw``, ``genset_transition``, ``genset_min_up``,
+Constraints: ``genset_min_kw``, ``genset_max_kw``, ``genset_below_min_held`` (the slack only while
+the initial state holds the unit on), ``genset_transition``, ``genset_min_up``,
 ``genset_min_down`` (turn-on / turn-off inequalities: the starts in the last min-up time ≤ on;
 only where that window holds more than the step itself),
 ``genset_must_on`` / ``genset_must_off`` (obligations carried in from the initial state, over the
@@ -14,6 +15,7 @@ steps within the min up / min down time from the start),
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import numpy as np
 import pyomo.environ as pyo
@@ -117,15 +119,18 @@ def define_gensets(m: pyo.ConcreteModel, site: Site, start_h: np.ndarray, naive:
     m.genset_start = pyo.Var(m.G, m.T, domain=dom)
     m.genset_stop = pyo.Var(m.G, m.T, domain=dom)
 
-    # below-minimum operation only as a penalised slack (a unit held on by its min up time with
-    # nothing to absorb its output follows the load, as it physically would)
-    m.genset_below_min_kw = pyo.Var(m.G, m.T, bounds=lambda _, g, t: (0, gens[g].min_kw))
+    # below-minimum operation only as a penalised slack, and only for a unit its initial state
+    # holds on (its min up time with nothing to absorb its output: it follows the load, as it
+    # physically would); a start the plan chooses must be one the camp can load
+    m.genset_below_min_kw = pyo.Var(m.genset_may_run, bounds=lambda _, g, t: (0, gens[g].min_kw))
+    m.genset_below_min_held = pyo.Constraint(m.genset_may_run, rule=lambda m, g, t: (
+        m.genset_below_min_kw[g, t] <= gens[g].min_kw * m.genset_must_on_p[g, t]))
     m.genset_min_kw = pyo.Constraint(m.G, m.T, rule=lambda m, g, t: (
-        m.genset_kw[g, t] + m.genset_below_min_kw[g, t] >= gens[g].min_kw * m.genset_on[g, t]))
+        m.genset_kw[g, t] + below_min_kw(m, g, t) >= gens[g].min_kw * m.genset_on[g, t]))
     m.genset_max_kw = pyo.Constraint(m.G, m.T, rule=lambda m, g, t: (
         m.genset_kw[g, t] <= gens[g].rated_kw * m.genset_on[g, t]))
 
-    def transition(m, g, t):
+    def transition(m: pyo.ConcreteModel, g: str, t: int) -> Any:
         prev = m.genset_on0[g] if t == T[0] else m.genset_on[g, t - 1]
         return m.genset_on[g, t] - prev == m.genset_start[g, t] - m.genset_stop[g, t]
     m.genset_transition = pyo.Constraint(m.G, m.T, rule=transition)
@@ -184,7 +189,13 @@ def set_genset_state(m: pyo.ConcreteModel, site: Site, state: PlanState, start_h
             m.genset_symmetry_relax[pair] = val
 
 
-def genset_fuel_lph(m: pyo.ConcreteModel, site: Site, t: int):
-    """Fuel rate expression of all gensets in step t (HOMER linear curve). [L/h]"""
-    return sum(g.fuel_f0_l_per_kwh_rated * g.rated_kw * m.genset_on[g.name, t]
-               + g.fuel_f1_l_per_kwh * m.genset_kw[g.name, t] for g in site.gensets)
+def below_min_kw(m: pyo.ConcreteModel, g: str, t: int) -> Any:
+    """The below-minimum slack of unit ``g`` in step ``t`` (0 where it may not be held on). [kW]"""
+    return m.genset_below_min_kw[g, t] if (g, t) in m.genset_may_run else 0.0
+
+
+def genset_fuel_l(m: pyo.ConcreteModel, g: Genset, t: int) -> Any:
+    """Fuel unit ``g`` burns in step ``t``: the site's curve (:meth:`~microgrid.site.Genset.fuel_l`)
+    on the step's energy and run time, a linear expression. [L]"""
+    dt = m.dt_h[t]
+    return g.fuel_l(dt * m.genset_kw[g.name, t], dt * m.genset_on[g.name, t])
