@@ -158,6 +158,72 @@ def define_gensets(m: pyo.ConcreteModel, site: Site, start_h: np.ndarray, naive:
             m.genset_on[a, t] - m.genset_on[b, t] + m.genset_symmetry_relax[a, b] >= 0))
 
 
+def symmetry_groups(m: pyo.ConcreteModel) -> list[list[str]]:
+    """Identical units whose symmetry is broken in the model (``genset_symmetry`` active), each
+    group in site order: every unit's commitment bounds the next one's."""
+    if not hasattr(m, "genset_pairs"):
+        return []
+    parent = {g: g for g in m.G}
+
+    def root(g: str) -> str:
+        while parent[g] != g:
+            g = parent[g]
+        return g
+    for a, b in m.genset_pairs:
+        if pyo.value(m.genset_symmetry_relax[a, b]) < 0.5:
+            parent[root(b)] = root(a)
+    groups: dict[str, list[str]] = {}
+    for g in m.G:
+        groups.setdefault(root(g), []).append(g)
+    return [units for units in groups.values() if len(units) > 1]
+
+
+def seed_in_symmetry_order(m: pyo.ConcreteModel, on: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """A commitment seed that the symmetry breaking accepts: within each group of interchangeable
+    units (:func:`symmetry_groups`: identical, same history), the schedules are handed out again
+    so that the first unit runs whenever the next one does — the schedules themselves when they
+    nest (the units are interchangeable, so any of them may carry any schedule), else the number
+    of units each step needs, stacked. A seed that breaks ``genset_symmetry`` is one HiGHS drops.
+    """
+    out = dict(on)
+    for units in symmetry_groups(m):
+        mine = sorted((on[g] for g in units), key=lambda a: (float(a.sum()), tuple(a)), reverse=True)
+        if not all(np.all(hi >= lo) for hi, lo in zip(mine, mine[1:])):
+            count = np.sum(mine, axis=0)
+            mine = [(count > i).astype(float) for i in range(len(units))]
+        out.update(zip(units, mine))
+    return out
+
+
+def seed_within_min_times(site: Site, on: dict[str, np.ndarray], state: PlanState,
+                          start_h: np.ndarray) -> dict[str, np.ndarray]:
+    """A commitment seed with every run and every stop held at least its unit's min up / min down
+    time, counted from the initial state: a change that comes too early waits until it may
+    happen. A seed shifted from the previous plan can break them where that plan's tail (a rule's
+    dispatch, :mod:`optimizer.completion`) meets its whole-unit part; HiGHS drops such a seed.
+
+    Parameters
+    ----------
+    on : dict[str, numpy.ndarray]
+        0/1 per unit over the first ``len(values)`` steps of the model.
+    start_h : numpy.ndarray
+        Start of every model step from the plan's start. [h]
+    """
+    out = {}
+    for g in site.gensets:
+        seed = on[g.name]
+        cur = bool(state.genset_on[g.name])
+        since_h = -state.genset_state_min[g.name] / 60.0
+        fixed = np.empty(len(seed))
+        for t, want in enumerate(seed > 0.5):
+            held_h = start_h[t] - since_h
+            if want != cur and held_h >= (g.min_up_min if cur else g.min_down_min) / 60.0 - _EPS:
+                cur, since_h = want, start_h[t]
+            fixed[t] = float(cur)
+        out[g.name] = fixed
+    return out
+
+
 def _define_pairwise_min_updown(m: pyo.ConcreteModel, gens: dict[str, Genset], start_h: np.ndarray) -> None:
     """Textbook (weak) min up/down: a start at t forces on in every step of its min-up window."""
     T = list(m.T)

@@ -27,6 +27,7 @@ from optimizer.extract import extract_plan
 from optimizer.fallback import fallback_plan
 from optimizer.grid import planning_grid
 from optimizer.model import MilpOptions, build_model, grid_signature, set_inputs, set_state
+from optimizer.model_gensets import seed_in_symmetry_order, seed_within_min_times
 from optimizer.plan import Plan, PlanInputs, PlanState
 from optimizer.solve import make_solver, solve
 
@@ -94,7 +95,7 @@ class MilpPlanner:
             model = self._prepare(grid, state)
             warm = self.options.warm_start
             if warm:  # seed: the previous plan, or for a cold start the cheaper rule's plan
-                self._warm_start(model, grid, self._last or self._rule_seed(grid, state))
+                self._warm_start(model, grid, state, self._last or self._rule_seed(grid, state))
             result = solve(model, self._solver, warm_start=warm)
             plan = extract_plan(model, self.site, grid, state, result, strategy=self.name)
             plan = complete_plan(self.site, plan, state, model.genset_relaxed)
@@ -141,7 +142,7 @@ class MilpPlanner:
         return make_solver(opt.mip_rel_gap if o.mip_rel_gap is None else o.mip_rel_gap,
                            opt.time_limit_s if o.time_limit_s is None else o.time_limit_s, threads=o.threads)
 
-    def _warm_start(self, m: pyo.ConcreteModel, grid: PlanInputs, last: Plan) -> None:
+    def _warm_start(self, m: pyo.ConcreteModel, grid: PlanInputs, state: PlanState, last: Plan) -> None:
         """Seed the whole-unit commitment with a plan (the previous one), shifted: a genset runs
         in a new step if it ran in any plan step overlapping it (past the plan's horizon: in its
         last hour), so the seed rarely lacks capacity. HiGHS completes the seed by solving the
@@ -149,16 +150,21 @@ class MilpPlanner:
         starts = np.array([t.timestamp() for t in last.time])
         ends = starts + last.dt_h * 3600
         tail_from = int(np.searchsorted(ends, ends[-1] - 3600, side="right"))
-        relaxed = m.genset_relaxed
-        for t, when in enumerate(grid.time):
-            if relaxed[t]:
-                continue
-            s = when.timestamp()
+        whole = np.flatnonzero(~m.genset_relaxed)
+        on = {g.name: np.zeros(len(whole)) for g in self.site.gensets}
+        for i, t in enumerate(whole):
+            s = grid.time[t].timestamp()
             k = min(int(np.searchsorted(ends, s, side="right")), len(last.time) - 1)
             lo, hi = (k, int(np.searchsorted(starts, s + grid.dt_h[t] * 3600, side="left"))) \
                 if s < ends[-1] else (tail_from, len(last.time))
             for g in self.site.gensets:
-                m.genset_on[g.name, t].set_value(float(np.max(last.genset_on[g.name][lo:max(hi, lo + 1)])))
+                on[g.name][i] = float(np.max(last.genset_on[g.name][lo:max(hi, lo + 1)]))
+        start_h = np.asarray(grid.start_h)
+        on = seed_within_min_times(self.site, on, state, start_h)
+        on = seed_within_min_times(self.site, seed_in_symmetry_order(m, on), state, start_h)
+        for name, values in on.items():
+            for i, t in enumerate(whole):
+                m.genset_on[name, int(t)].set_value(float(values[i]))
 
 
 def make_planner(site: Site, strategy: str = "milp", *, milp_options: MilpOptions | None = None,
