@@ -56,7 +56,10 @@ def symmetry_relax(site: Site, state: PlanState, start_h: np.ndarray) -> dict[tu
     """0 (active) / 1 (relaxed) per identical pair: active for consecutive units of the same history.
 
     Two identical units are interchangeable only when they start in the same state with the same
-    remaining obligations; among those, ``on[a] ≥ on[b]`` is exact (no optimum is cut off).
+    remaining obligations; among those, ``on[a] ≥ on[b]`` cuts off no optimum when the units have
+    no min up time longer than a step. With one, it can: runs that overlap only partly (a 1-h run
+    of each, staggered by 30 min) cannot be ordered, and the nearest ordered schedule runs one unit
+    longer (docs/architecture.md §7, known limits).
     """
     def history(g: Genset) -> tuple:
         on = bool(state.genset_on[g.name])
