@@ -1,21 +1,28 @@
-"""Fuel over a simulated year of the example site: the MILP against HOMER's rules, measured in one run.
+"""Fuel over a simulated year on the bench camps: the MILP against HOMER's rules, measured in one run.
 
-Run: ``python bench/bench_year.py [--days N] [--jobs 2] [--check-chunks DAYS]``. Prints figures
-and ratios, asserts nothing.
+Run: ``python bench/bench_year.py [--camps all] [--days N] [--jobs 2] [--check-chunks DAYS]``.
+Prints figures and ratios, asserts nothing.
 
-Four rolling-horizon backtests on the virtual camp's physics (``optimizer.backtest``), same seed
-and days, one after another: MILP with realistic forecasts (the real PV and load forecasters on
-the simulated history), MILP with perfect forecasts, load following, cycle charging (rules
-decide each step on its measured load and PV). Each is cut into ``--jobs`` consecutive chunks
-run in parallel processes (``optimizer.backtest_chunks``: every chunk after the first starts
-with ``--spinup-days`` of uncounted operation). ``--check-chunks DAYS`` first runs the MILP over
-DAYS both in one sequence and chunked, and prints how far the chunked figures are off.
+Per bench camp (``bench/sites.py``: the example camp and the camps in ``bench/camps/``), four
+rolling-horizon backtests on the virtual camp's physics (``optimizer.backtest``), same seed and
+days, one after another: load following and cycle charging (rules decide each step on its
+measured load and PV), the MILP with realistic forecasts (the real PV and load forecasters on the
+simulated history) and with perfect forecasts. Each is cut into ``--jobs`` consecutive chunks run
+in parallel processes (``optimizer.backtest_chunks``: every chunk after the first starts with
+``--spinup-days`` of uncounted operation). ``--check-chunks DAYS`` first runs the MILP over DAYS
+both in one sequence and chunked on the first camp, and prints how far the chunked figures are off.
 
-The defaults are the operation the year is measured in: re-plan every 60 min over a 24 h
-horizon, 15-min steps for the first 2 h, hourly to 8 h, 2-h blocks after; 1 % MIP gap.
-Targets (issue 4): milp_realistic ≤ 0.90 × the better baseline; milp_realistic within 3 % of
-milp_perfect; zero unserved load; reserve met; MILP year ≤ 10 min. Ratios are on fuel and on
-SOC-adjusted fuel (the diesel worth of the SOC a run used up added).
+The MILP is the one ``microgrid plan``, the service and ``microgrid backtest`` use: each camp's
+``[optimizer]`` settings (gap, time limit, stored-energy value, whole-unit horizon), with the
+year's operation on top: re-plan every 60 min over a 24 h horizon, 15-min steps for the first
+2 h, hourly to 8 h, 2-h blocks after (``--horizon-h``, ``--fine-horizon-h``, ``--hourly-horizon-h``).
+
+Printed per camp: fuel, and fuel counting the stored energy each run used up (SOC-adjusted: the
+diesel worth of the SOC lost, added), the ratio to the better rule, curtailed PV, reserve shortfall,
+unserved load, starts, solve p50/p95, wall time; and the fuel floor (every genset kWh the PV and the
+battery's usable start energy cannot give, at the best full-load rate). Targets (issue 13): MILP
+realistic SOC-adjusted ≤ the better rule's; realistic within 1 % of perfect; curtailment ≤ load
+following's; no reserve shortfall; a MILP year ≤ 10 min on 2 cores.
 """
 
 from __future__ import annotations
@@ -31,51 +38,52 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 from microgrid.config import load_site  # noqa: E402
 from microgrid.simulator.conditions import SyntheticConditions  # noqa: E402
 from microgrid.simulator.settings import load_simulator_settings  # noqa: E402
+from microgrid.site import Site  # noqa: E402
 from optimizer.backtest import backtest  # noqa: E402
 from optimizer.backtest_chunks import backtest_chunks  # noqa: E402
-from optimizer.backtest_report import BacktestResult, format_comparison  # noqa: E402
+from optimizer.backtest_report import BacktestResult  # noqa: E402
 from optimizer.model import MilpOptions  # noqa: E402
+from sites import CAMPS, camp_names  # noqa: E402
 
-SITE = ROOT / "sites" / "example-camp.toml"
 RUNS = (("load-following", "perfect"), ("cycle-charging", "perfect"),
         ("milp", "realistic"), ("milp", "perfect"))
 
 
-def _site(args: argparse.Namespace):
-    site = load_site(args.site)
+def _site(args: argparse.Namespace, path: Path) -> Site:
+    site = load_site(path)
     return replace(site, optimizer=replace(site.optimizer, horizon_h=args.horizon_h,
                                            fine_horizon_h=args.fine_horizon_h,
                                            hourly_horizon_h=args.hourly_horizon_h))
 
 
-def _run(args: argparse.Namespace, strategy: str, forecast: str, days: float | None = None,
+def _run(args: argparse.Namespace, site: Site, strategy: str, forecast: str, days: float | None = None,
          chunked: bool = True) -> BacktestResult:
     start = datetime.fromisoformat(args.start).replace(tzinfo=timezone.utc)
     opts = MilpOptions(mip_rel_gap=args.gap, time_limit_s=args.time_limit_s)
     kw = dict(start=start, days=args.days if days is None else days, strategy=strategy, forecast=forecast,
               replan_every_min=args.replan_every_min, milp_options=opts)
-    site = _site(args)
-    truth = SyntheticConditions(site, load_simulator_settings(args.site), args.seed)
+    truth = SyntheticConditions(site, load_simulator_settings(site.source), args.seed)
     t0 = time.strftime("%H:%M:%S")
     if chunked:
         r = backtest_chunks(site, truth, jobs=args.jobs, spinup_days=args.spinup_days, **kw)
     else:
         r = backtest(site, truth, **kw)
-    print(f"  [{t0}] {strategy}/{forecast} {kw['days']:g} d {'chunked' if chunked else 'in one sequence'}: "
-          f"{r.wall_s:,.1f} s", file=sys.stderr, flush=True)
+    print(f"  [{t0}] {site.name} {strategy}/{forecast} {kw['days']:g} d "
+          f"{'chunked' if chunked else 'in one sequence'}: {r.wall_s:,.1f} s", file=sys.stderr, flush=True)
     return r
 
 
-def check_chunks(args: argparse.Namespace) -> None:
+def check_chunks(args: argparse.Namespace, site: Site) -> None:
     """The MILP (realistic) over ``args.check_chunks`` days in one sequence and chunked."""
-    seq = _run(args, "milp", "realistic", days=args.check_chunks, chunked=False)
-    chk = _run(args, "milp", "realistic", days=args.check_chunks)
-    print(f"== chunking check, milp/realistic over {args.check_chunks:g} d, {args.jobs} chunks, spin-up "
-          f"{args.spinup_days:g} d ==")
+    seq = _run(args, site, "milp", "realistic", days=args.check_chunks, chunked=False)
+    chk = _run(args, site, "milp", "realistic", days=args.check_chunks)
+    print(f"== chunking check, {site.name}, milp/realistic over {args.check_chunks:g} d, {args.jobs} chunks, "
+          f"spin-up {args.spinup_days:g} d ==")
     for name in ("fuel_l", "fuel_soc_adjusted_l", "genset_kwh", "renewable_fraction_pct", "unserved_kwh",
                  "reserve_shortfall_h", "genset_starts_total", "wall_s"):
         a, b = getattr(seq, name), getattr(chk, name)
@@ -84,7 +92,7 @@ def check_chunks(args: argparse.Namespace) -> None:
     print()
 
 
-def fuel_floor_l(site, r: BacktestResult) -> float:
+def fuel_floor_l(site: Site, r: BacktestResult) -> float:
     """Least fuel any strategy could burn: every kWh the PV and the battery's usable start energy
     cannot give, made at the best full-load rate of any genset (F0 + F1, L/kWh). [L]"""
     rate = min(g.fuel_f0_l_per_kwh_rated + g.fuel_f1_l_per_kwh for g in site.gensets)
@@ -93,9 +101,43 @@ def fuel_floor_l(site, r: BacktestResult) -> float:
     return rate * max(r.load_kwh - r.pv_available_kwh - usable, 0.0)
 
 
+def report(site: Site, results: list[BacktestResult], days: float) -> dict:
+    """Print one camp's table and checks; return its figures."""
+    by = {(r.strategy, r.forecast): r for r in results}
+    lf, cc = by["load-following", "measured"], by["cycle-charging", "measured"]
+    real, perf = by["milp", "realistic"], by["milp", "perfect"]
+    best = min((lf, cc), key=lambda r: r.fuel_soc_adjusted_l)
+    floor = fuel_floor_l(site, real)
+    print(f"  {'run':<24} {'fuel L':>11} {'SOC-adj L':>11} {'/best rule':>10} {'curtailed kWh':>13} "
+          f"{'reserve short kWh/h':>19} {'unserved kWh':>12} {'starts':>6} {'solve p50/p95 s':>15} {'wall s':>7}")
+    for r in results:
+        name = f"{r.strategy}/{r.forecast}"
+        solve = "-" if r.strategy != "milp" else f"{r.solve_p50_s:.3f}/{r.solve_p95_s:.3f}"
+        print(f"  {name:<24} {r.fuel_l:>11,.0f} {r.fuel_soc_adjusted_l:>11,.0f} "
+              f"{r.fuel_soc_adjusted_l / best.fuel_soc_adjusted_l:>10.4f} {r.curtailed_kwh:>13,.0f} "
+              f"{r.reserve_shortfall_kwh:>10,.1f}/{r.reserve_shortfall_h:<8.2f} {r.unserved_kwh:>12.2f} "
+              f"{r.genset_starts_total:>6d} {solve:>15} {r.wall_s:>7,.0f}")
+    print(f"  {'fuel floor':<24} {floor:>11,.0f}")
+    checks = {
+        "milp_vs_best_rule": real.fuel_soc_adjusted_l / best.fuel_soc_adjusted_l,
+        "realistic_vs_perfect": real.fuel_soc_adjusted_l / perf.fuel_soc_adjusted_l,
+        "curtailed_vs_lf": real.curtailed_kwh / lf.curtailed_kwh if lf.curtailed_kwh else float("nan"),
+        "milp_year_min": real.wall_s * 365.0 / days / 60.0,
+    }
+    print(f"  MILP realistic / better rule ({best.strategy}), SOC-adjusted: {checks['milp_vs_best_rule']:.4f} "
+          f"(target <= 1); / MILP perfect: {checks['realistic_vs_perfect']:.4f} (target <= 1.01); "
+          f"curtailed {real.curtailed_kwh:,.0f} kWh vs load following {lf.curtailed_kwh:,.0f} (target <=); "
+          f"reserve shortfall {real.reserve_shortfall_h:.2f} h (target 0); "
+          f"MILP year ~{checks['milp_year_min']:.1f} min at this rate (target <= 10); "
+          f"best rule / floor {best.fuel_l / floor:.4f}, MILP / floor {real.fuel_l / floor:.4f}")
+    print(flush=True)
+    return {"site": site.name, "runs": [r.to_dict() for r in results], "fuel_floor_l": floor, "checks": checks}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--site", default=str(SITE))
+    ap.add_argument("--camps", default="all", help="comma-separated bench camps, or all (default): "
+                    + ", ".join(CAMPS))
     ap.add_argument("--days", type=float, default=365.0)
     ap.add_argument("--start", default="2026-01-01", help="first day (UTC)")
     ap.add_argument("--seed", type=int, default=7)
@@ -104,8 +146,8 @@ def main() -> int:
     ap.add_argument("--fine-horizon-h", type=float, default=2.0, help="15-min part of the horizon [h]")
     ap.add_argument("--hourly-horizon-h", type=float, default=8.0,
                     help="hourly part of the horizon; 2-h blocks after it [h]")
-    ap.add_argument("--gap", type=float, default=0.01, help="MIP relative gap")
-    ap.add_argument("--time-limit-s", type=float, default=None, help="solve time limit (default: the site's)")
+    ap.add_argument("--gap", type=float, default=None, help="MIP relative gap (default: the camp's)")
+    ap.add_argument("--time-limit-s", type=float, default=None, help="solve time limit (default: the camp's)")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                     help="processes, each running one consecutive chunk of a backtest (default: CPUs)")
     ap.add_argument("--spinup-days", type=float, default=2.0, help="uncounted days before each later chunk")
@@ -113,44 +155,23 @@ def main() -> int:
                     help="first compare the MILP over DAYS in one sequence with the chunked run")
     ap.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
     args = ap.parse_args()
+    names = camp_names(args.camps)
+    sites = {name: _site(args, CAMPS[name]) for name in names}
     if args.check_chunks:
-        check_chunks(args)
-    t0 = time.perf_counter()
-    results = [_run(args, s, f) for s, f in RUNS]
-    print(f"== {args.days:g} days of {Path(args.site).name} from {args.start}, seed {args.seed}, "
-          f"re-plan every {args.replan_every_min:g} min, horizon {args.horizon_h:g} h (15 min to "
-          f"{args.fine_horizon_h:g} h, hourly to {args.hourly_horizon_h:g} h, then 2 h), gap {args.gap}, "
-          f"time limit {'site' if args.time_limit_s is None else args.time_limit_s}, {args.jobs} job(s), "
-          f"spin-up {args.spinup_days:g} d, total wall {time.perf_counter() - t0:.0f} s ==")
-    print(format_comparison(results))
-    print()
-    by = {(r.strategy, r.forecast): r for r in results}
-    for r in results:
-        print(f"{r.strategy:>15}/{r.forecast:<9} fuel {r.fuel_l:>11,.1f} L  SOC-adj {r.fuel_soc_adjusted_l:>11,.1f} L"
-              f"  SOC {r.soc_start_pct:.1f}->{r.soc_end_pct:.1f} %  RF {r.renewable_fraction_pct:.1f} %"
-              f"  unserved {r.unserved_kwh:.2f} kWh  reserve short {r.reserve_shortfall_kwh:.1f} kWh"
-              f" / {r.reserve_shortfall_h:.2f} h  below-min {r.below_min_h_total:.2f} h"
-              f"  starts {r.genset_starts_total}  run {r.genset_run_h_total:,.0f} h"
-              f"  plans {r.plans}  fallbacks {r.fallbacks}"
-              f"  solve p50/p95 {r.solve_p50_s:.3f}/{r.solve_p95_s:.3f} s  wall {r.wall_s:,.0f} s")
-    real, perf = by["milp", "realistic"], by["milp", "perfect"]
-    best = min((by["load-following", "measured"], by["cycle-charging", "measured"]), key=lambda r: r.fuel_l)
-    best_adj = min((by["load-following", "measured"], by["cycle-charging", "measured"]),
-                   key=lambda r: r.fuel_soc_adjusted_l)
-    print()
-    print(f"milp_realistic / best baseline ({best.strategy}): {real.fuel_l / best.fuel_l:.4f} "
-          f"(target <= 0.90); SOC-adjusted ({best_adj.strategy}): "
-          f"{real.fuel_soc_adjusted_l / best_adj.fuel_soc_adjusted_l:.4f}")
-    print(f"milp_realistic / milp_perfect: {real.fuel_l / perf.fuel_l:.4f} (target <= 1.03); "
-          f"SOC-adjusted {real.fuel_soc_adjusted_l / perf.fuel_soc_adjusted_l:.4f}")
-    floor = fuel_floor_l(load_site(args.site), real)
-    print(f"fuel floor (all genset energy at the best full-load L/kWh, no PV wasted): {floor:,.1f} L; "
-          f"best baseline / floor {best.fuel_l / floor:.4f}, milp_realistic / floor {real.fuel_l / floor:.4f}")
-    scale = 365.0 / args.days
-    print(f"MILP wall: realistic {real.wall_s:,.0f} s, perfect {perf.wall_s:,.0f} s for {args.days:g} d "
-          f"(~{real.wall_s * scale / 60:,.0f} min per year at this rate; target <= 10 min)")
+        check_chunks(args, sites[names[0]])
+    out = []
+    for name in names:
+        site = sites[name]
+        t0 = time.perf_counter()
+        results = [_run(args, site, s, f) for s, f in RUNS]
+        print(f"== {name} ({CAMPS[name].name}): {args.days:g} days from {args.start}, seed {args.seed}, re-plan every "
+              f"{args.replan_every_min:g} min, horizon {args.horizon_h:g} h (15 min to {args.fine_horizon_h:g} h, "
+              f"hourly to {args.hourly_horizon_h:g} h, then 2 h), gap {args.gap or site.optimizer.mip_rel_gap:g}, "
+              f"whole units to {site.optimizer.integer_horizon_h or args.horizon_h:g} h, {args.jobs} job(s), "
+              f"spin-up {args.spinup_days:g} d, wall {time.perf_counter() - t0:,.0f} s ==")
+        out.append(report(site, results, args.days))
     if args.json:
-        Path(args.json).write_text(json.dumps([r.to_dict() for r in results], indent=2))
+        Path(args.json).write_text(json.dumps(out, indent=2))
     return 0
 
 

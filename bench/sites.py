@@ -1,7 +1,11 @@
-"""Bench sites: the example camp scaled to N devices of each kind, one endpoint per device.
+"""Bench sites: the bench camps of the optimizer benches, and the example camp scaled to N devices
+of each kind, one endpoint per device (for the poll benches).
 
-Devices copy the example site's (same profiles and ratings) with numbered names and the
-given loopback ports, so a benchmark and the virtual camp it polls build the same site.
+The bench camps (:data:`CAMPS`) are site files: the example camp and the camps in ``bench/camps/``
+(a mixed fleet of four unlike gensets, the example camp sized for 2030, a small camp with one
+genset, a camp with six gensets). Scaled sites copy the example site's devices (same profiles and
+ratings) with numbered names and the given loopback ports, so a benchmark and the virtual camp it
+polls build the same site.
 """
 
 from __future__ import annotations
@@ -13,8 +17,27 @@ from microgrid.config import load_site
 from microgrid.site import Site
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "sites" / "example-camp.toml"
+_CAMPS_DIR = Path(__file__).resolve().parent / "camps"
+#: Bench camps by short name -> site file.
+CAMPS = {"example": EXAMPLE, "mixed-fleet": _CAMPS_DIR / "mixed-fleet.toml", "2030": _CAMPS_DIR / "2030-camp.toml",
+         "small": _CAMPS_DIR / "small-camp.toml", "six-gensets": _CAMPS_DIR / "six-gensets.toml"}
 #: 20 devices: 10 inverters, 2 batteries, 6 gensets, 2 meters.
 MIX = {"pv_arrays": 10, "batteries": 2, "gensets": 6, "load_meters": 2}
+
+
+def camp_names(text: str) -> list[str]:
+    """Camp names from a comma-separated list (``all`` = every bench camp).
+
+    Raises
+    ------
+    ValueError
+        An unknown name.
+    """
+    names = list(CAMPS) if text == "all" else [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in CAMPS]
+    if unknown:
+        raise ValueError(f"unknown camp(s) {', '.join(unknown)}; choose from {', '.join(CAMPS)} or all")
+    return names
 
 
 def bench_site(ports: list[int], mix: dict[str, int] | None = None,

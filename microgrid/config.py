@@ -20,6 +20,7 @@ from microgrid.errors import ConfigError
 from microgrid.site import (
     CONTROL_MODES,
     DRY_RUN,
+    HORIZON_ENDS,
     Battery,
     Climate,
     ForecastSettings,
@@ -73,6 +74,10 @@ def _tz_check(v: str) -> str | None:
 
 def _mode_check(v: str) -> str | None:
     return None if v in CONTROL_MODES else f"must be one of {', '.join(map(repr, CONTROL_MODES))}"
+
+
+def _horizon_end_check(v: str) -> str | None:
+    return None if v in HORIZON_ENDS else f"must be one of {', '.join(map(repr, HORIZON_ENDS))}"
 
 
 _NAME = Key(str, check=_name_check)
@@ -134,7 +139,11 @@ OPTIMIZER = {"horizon_h": num(1, 24 * 14, 48.0), "step_min": Key(int, 15, 1, 60)
              "shed_penalty_l_per_kwh": num(0, 1e4, 10.0),
              "curtail_penalty_l_per_kwh": num(0, 10, 0.0001),
              "reserve_shortfall_penalty_l_per_kwh": num(0, 1e4, 2.0),
-             "hourly_horizon_h": Key((int, float), None, 0, 24 * 14)}
+             "hourly_horizon_h": Key((int, float), None, 0, 24 * 14),
+             "horizon_end": Key(str, "value", check=_horizon_end_check),
+             "stored_energy_value_l_per_kwh": Key((int, float), None, 0, 10),
+             "integer_horizon_h": Key((int, float), None, 0, 24 * 14),
+             "pv_forecast_pct": num(10, 90, 50.0)}
 TOP = {"site": Key(dict), "reserve": Key(dict, None), "pv": Key(list, ()),
        "battery": Key(list, ()), "genset": Key(list, ()), "load_meter": Key(list, ()),
        "climate": Key(dict, None), "forecast": Key(dict, None), "optimizer": Key(dict, None),
@@ -345,5 +354,11 @@ def _cross_checks(r: TableReader, site: Site) -> None:
     if opt.hourly_horizon_h is not None and not opt.fine_horizon_h <= opt.hourly_horizon_h <= opt.horizon_h:
         raise r.fail("optimizer.hourly_horizon_h",
                      f"must be between fine_horizon_h ({opt.fine_horizon_h:g}) and horizon_h ({opt.horizon_h:g})")
+    if opt.integer_horizon_h is not None and not 0 < opt.integer_horizon_h <= opt.horizon_h:
+        raise r.fail("optimizer.integer_horizon_h", f"must be > 0 and ≤ horizon_h ({opt.horizon_h:g})")
+    if opt.stored_energy_value_l_per_kwh is not None and (opt.horizon_end != "value"
+                                                         or opt.terminal_soc_pct is not None):
+        raise r.fail("optimizer.stored_energy_value_l_per_kwh",
+                     "applies only when the horizon's end is valued (horizon_end = \"value\", no terminal_soc_pct)")
     if 60 % opt.step_min:
         raise r.fail("optimizer.step_min", "must divide 60 (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60)")

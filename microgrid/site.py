@@ -13,6 +13,8 @@ ControlMode = Literal["dry_run", "enabled"]
 DRY_RUN: ControlMode = "dry_run"  #: advisory: control decides and records, writes nothing
 ENABLED: ControlMode = "enabled"  #: control writes setpoints to the devices
 CONTROL_MODES: tuple[ControlMode, ...] = (DRY_RUN, ENABLED)
+HorizonEnd = Literal["value", "start_soc"]
+HORIZON_ENDS: tuple[HorizonEnd, ...] = ("value", "start_soc")  #: ``optimizer.horizon_end`` values
 
 
 Parity = Literal["N", "E", "O"]
@@ -236,6 +238,21 @@ class OptimizerSettings:
     #: part of the horizon at hourly steps or finer; beyond it, 2-h blocks. None = the whole
     #: horizon (no 2-h blocks). [h]
     hourly_horizon_h: float | None = None
+    #: how the horizon ends when ``terminal_soc_pct`` is None: ``"value"`` — the stored energy
+    #: gained or used up over the horizon is worth ``stored_energy_value_l_per_kwh`` (no hard
+    #: target); ``"start_soc"`` — the end SOC must be at least the start SOC.
+    horizon_end: HorizonEnd = "value"
+    #: diesel worth of one kWh stored at the horizon's end; None = the cheapest genset marginal
+    #: rate F1 divided by the battery's charge efficiency (how the backtest counts stored energy). [L/kWh]
+    stored_energy_value_l_per_kwh: float | None = None
+    #: commitment in whole units (binary on/off) up to here; beyond it, units may run in fractions
+    #: (an LP relaxation: the far horizon prices stored energy without slowing the solve, and the
+    #: plan's tail is completed afterwards with whole units). None = the whole horizon. [h]
+    integer_horizon_h: float | None = None
+    #: the PV forecast quantile the plan trusts: 50 = the median forecast; above 50 the plan
+    #: expects a sunnier sky, interpolated between the forecast's p50 and p90 (below 50, between
+    #: its p10 and p50). [%]
+    pv_forecast_pct: float = 50.0
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,9 @@ The loop is the live service's plan and control loops without Modbus or clocks (
    simulated, not counted) and one horizon after the end (perfect forecasts).
 2. At every re-plan time (``replan_every_min``) the planner gets :class:`PlanInputs` for
    ``site.optimizer.horizon_h`` from the forecast — ``"perfect"``: the truth;
-   ``"realistic"``: the p50 of :class:`~forecasts.rolling.RollingForecaster` (the real PV and load
-   forecasters on the simulated history, past values only) — and the :class:`PlanState` of the
+   ``"realistic"``: the load p50 and the PV quantile the site trusts (:mod:`optimizer.trusted_pv`)
+   of :class:`~forecasts.rolling.RollingForecaster` (the real PV and load forecasters on the
+   simulated history, past values only) — and the :class:`PlanState` of the
    physics' :class:`CampState`. One planner object serves the whole run, so the MILP re-solves
    its model in place.
 3. Every physics step until the next re-plan: the live control loop's chain
@@ -44,6 +45,7 @@ from microgrid.errors import InputError
 from microgrid.plant import CampState, Setpoints, StepResult, dispatch_step
 from microgrid.plant.battery import battery_reserve_kw, capacity_weighted_soc_pct, stored_energy_to_restore_kwh
 from microgrid.plant.conditions import ConditionsSource, pv_column
+from microgrid.plant.gensets import genset_headroom_kw, marginal_fuel_l_per_kwh
 from microgrid.plant.reserve import reserve_shortfall_kw as rule_shortfall_kw
 from microgrid.site import Site
 from optimizer.backtest_report import BacktestResult
@@ -52,6 +54,7 @@ from optimizer.model import MilpOptions
 from optimizer.plan import Plan, PlanInputs, PlanState
 from optimizer.planner import STRATEGIES, make_planner
 from optimizer.setpoints import step_at
+from optimizer.trusted_pv import trusted_pv_kw
 
 __all__ = ["FORECASTS", "WARMUP_DAYS", "backtest", "reserve_shortfall_kw", "soc_change_l"]
 
@@ -258,7 +261,8 @@ class _ForecastSource:
         else:
             f = self.roller.forecast(row, n)
             load = np.clip(np.nan_to_num(f.load_p50_kw, nan=self.load_kw[max(row - 1, 0)]), 0.0, None)
-            pv = np.clip(np.nan_to_num(f.pv_total_p50_kw, nan=0.0), 0.0, None)
+            pv = np.nan_to_num(trusted_pv_kw(self.site, f.pv_p10_kw.sum(axis=1), f.pv_total_p50_kw,
+                                             f.pv_p90_kw.sum(axis=1)), nan=0.0)
         return PlanInputs.regular(when, self.grid.plan_min, load, pv)
 
 
@@ -270,7 +274,7 @@ def reserve_shortfall_kw(site: Site, res: StepResult, setpoints: Setpoints) -> f
     what it delivered (:func:`~microgrid.plant.battery.battery_reserve_kw` under its limit
     setpoint, from its SOC at the end of the step) must cover the rule's reserve.
     """
-    headroom = sum(g.rated_kw - res.genset_kw[g.name] for g in site.gensets if res.genset_on[g.name])
+    headroom = sum(genset_headroom_kw(g, res.genset_kw[g.name]) for g in site.gensets if res.genset_on[g.name])
     headroom += sum(battery_reserve_kw(b, res.soc_pct[b.name], res.battery_kw[b.name], res.dt_h,
                                        discharge_limit_kw=setpoints.battery_discharge_limit_kw.get(b.name))
                     for b in site.batteries)
@@ -354,13 +358,14 @@ class _Meter:
 def soc_change_l(site: Site, soc_start_pct: dict[str, float], soc_end_pct: dict[str, float]) -> float:
     """Diesel worth of the stored energy lost between two SOCs (negative when gained). [L]
 
-    Each lost stored kWh is valued at the cheapest marginal genset fuel ``F1`` divided by the
-    battery's charge efficiency (the fuel to put it back with a running genset).
+    Each lost stored kWh is valued at the fuel a running genset burns at the margin
+    (:func:`~microgrid.plant.gensets.marginal_fuel_l_per_kwh`) to put it back through the charge
+    losses (:func:`~microgrid.plant.battery.stored_energy_to_restore_kwh`).
     """
     if not site.gensets:
         return 0.0
-    f1 = min(g.fuel_f1_l_per_kwh for g in site.gensets)
-    return f1 * stored_energy_to_restore_kwh(site.batteries, soc_start_pct, soc_end_pct)
+    return marginal_fuel_l_per_kwh(site.gensets) * stored_energy_to_restore_kwh(site.batteries, soc_start_pct,
+                                                                                soc_end_pct)
 
 
 def _soc(site: Site, camp: CampState) -> float:

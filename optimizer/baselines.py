@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from microgrid.plant.battery import battery_flows_kw, battery_limits_kw, battery_reserve_kw, soc_step_pct
-from microgrid.plant.gensets import least_fuel_units, share_by_rating
+from microgrid.plant.gensets import genset_headroom_kw, least_fuel_units, share_by_rating
 from microgrid.plant.reserve import reserve_required_kw, reserve_shortfall_kw
 from microgrid.site import Site
 from optimizer.costs import plan_objective_l
@@ -68,7 +68,7 @@ def rule_plan(site: Site, inputs: PlanInputs, state: PlanState, options: RuleOpt
             on[g.name] = now_on
             g_on[g.name][t], g_kw[g.name][t] = float(now_on), gen.get(g.name, 0.0)
             out["fuel"][t] += g.fuel_rate_lph(g_kw[g.name][t], now_on) * dt
-        headroom = sum(g.rated_kw - gen[g.name] for g in site.gensets if g.name in gen)
+        headroom = sum(genset_headroom_kw(g, gen[g.name]) for g in site.gensets if g.name in gen)
         for b in site.batteries:
             p = bat[b.name]
             soc[b.name] = soc_step_pct(b, soc[b.name], p, dt)

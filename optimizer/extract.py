@@ -8,17 +8,21 @@ SOC trajectory recomputed (and the plan's ``reason`` says so).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 import numpy as np
 import pyomo.environ as pyo
 
-from microgrid.site import Site
+from microgrid.plant.battery import battery_limits_kw
+from microgrid.site import Battery, Site
 from optimizer.plan import Plan, PlanInputs, PlanState
 from optimizer.solve import SolveResult
 
 SIMULTANEOUS_TOL_KW = 1e-3
 
 
-def _values(var, keys) -> np.ndarray:
+def _values(var: Any, keys: Iterable[Any]) -> np.ndarray:
     return np.array([pyo.value(var[k]) or 0.0 for k in keys], dtype=float)
 
 
@@ -51,8 +55,9 @@ def extract_plan(m: pyo.ConcreteModel, site: Site, inputs: PlanInputs, state: Pl
                 extra={"simultaneous_steps": simultaneous, "below_min_steps": below})
 
 
-def repair_battery(site: Site, state: PlanState, dt_h: np.ndarray, ch: dict, dis: dict,
-                   pv_used: np.ndarray, genset_kw: dict) -> tuple[dict, dict]:
+def repair_battery(site: Site, state: PlanState, dt_h: np.ndarray, ch: dict[str, np.ndarray],
+                   dis: dict[str, np.ndarray], pv_used: np.ndarray,
+                   genset_kw: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Net charge and discharge of each step; where the netted charge would overfill the battery
     (the solver used simultaneous charge and discharge as an energy sink), charge only what fits
     and take the rest off PV first, then off the gensets (below their minimum, as the physics
@@ -70,7 +75,7 @@ def repair_battery(site: Site, state: PlanState, dt_h: np.ndarray, ch: dict, dis
         for t, dt in enumerate(dt_h):
             p = float(battery_kw[b.name][t])
             if p < 0 and b.soc_after_pct(soc, p, dt) > max(b.soc_max_pct, soc) + 1e-9:
-                p_fit = -max(0.0, b.soc_max_pct - soc) / 100 * b.capacity_kwh / (b.charge_efficiency * dt)
+                p_fit = -battery_limits_kw(b, soc, float(dt), charge_limit_kw=-p)[0]
                 _shed_supply(genset_kw, pv_used, t, p_fit - p)
                 battery_kw[b.name][t] = p = p_fit
             soc = b.soc_after_pct(soc, p, float(dt))
@@ -79,7 +84,7 @@ def repair_battery(site: Site, state: PlanState, dt_h: np.ndarray, ch: dict, dis
     return battery_kw, soc_pct
 
 
-def _shed_supply(genset_kw: dict, pv_used: np.ndarray, t: int, excess_kw: float) -> None:
+def _shed_supply(genset_kw: dict[str, np.ndarray], pv_used: np.ndarray, t: int, excess_kw: float) -> None:
     """Remove ``excess_kw`` of supply in step t: PV first, then gensets in proportion."""
     cut = min(excess_kw, pv_used[t])
     pv_used[t] -= cut
@@ -90,7 +95,7 @@ def _shed_supply(genset_kw: dict, pv_used: np.ndarray, t: int, excess_kw: float)
             v[t] -= min(excess_kw, total) * v[t] / total
 
 
-def soc_trajectory(battery, soc0_pct: float, battery_kw: np.ndarray, dt_h: np.ndarray) -> np.ndarray:
+def soc_trajectory(battery: Battery, soc0_pct: float, battery_kw: np.ndarray, dt_h: np.ndarray) -> np.ndarray:
     """SOC at the end of each step for a net battery power series (+ discharge). [%]"""
     out, soc = np.empty(len(battery_kw)), soc0_pct
     for t, (p, dt) in enumerate(zip(battery_kw, dt_h)):

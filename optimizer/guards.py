@@ -1,11 +1,13 @@
 """The guards between a plan's setpoints and the plant, and the one control chain that applies them.
 
-A plan is made on a forecast. When the camp runs away from it, two guards act on the latest
-measurements before the setpoints go out: :func:`guard_empty_battery` (the battery cannot carry
-the measured net load until the next plan) and :func:`guard_reserve` (the camp would hold less
-operating reserve than the site's rule). :func:`control_setpoints` chains the plan-step mapping
-and both guards; the live service and the backtest both call it, after looking the step up with
-:func:`optimizer.setpoints.step_at` (docs/architecture.md §8). Pure.
+A plan is made on a forecast. When the camp runs away from it, three guards act on the latest
+measurements before the setpoints go out: :func:`guard_full_battery` (a full battery: the running
+gensets give up their base loads so they do not push PV off), :func:`guard_empty_battery` (the
+battery cannot carry the measured net load until the next plan) and :func:`guard_reserve` (the
+camp would hold less operating reserve than the site's rule). :func:`control_setpoints` chains
+the plan-step mapping and the three guards in that order; the live service and the backtest both
+call it, after looking the step up with :func:`optimizer.setpoints.step_at` (docs/architecture.md
+§8). Pure.
 """
 
 from __future__ import annotations
@@ -20,9 +22,9 @@ from microgrid.plant.gensets import genset_base_kw, smallest_cover
 from microgrid.plant.reserve import reserve_shortfall_kw
 from microgrid.site import Genset, Site
 from optimizer.plan import Plan
-from optimizer.setpoints import setpoints_for_step
+from optimizer.setpoints import SOC_FULL_TOL_PCT, setpoints_for_step
 
-__all__ = ["Measured", "control_setpoints", "guard_empty_battery", "guard_reserve"]
+__all__ = ["Measured", "control_setpoints", "guard_empty_battery", "guard_full_battery", "guard_reserve"]
 
 
 @dataclass(frozen=True)
@@ -61,10 +63,32 @@ def control_setpoints(site: Site, plan: Plan, index: int | None, measured: Measu
     setpoints = setpoints_for_step(site, plan, index)
     if measured is None:
         return setpoints
+    setpoints = guard_full_battery(site, setpoints, measured.soc_pct)
     setpoints = guard_empty_battery(site, setpoints, measured.soc_pct, measured.load_kw - measured.pv_kw,
                                     look_ahead_h=look_ahead_h)
     return guard_reserve(site, setpoints, measured.soc_pct, measured.load_kw, measured.pv_kw,
                          look_ahead_h=look_ahead_h)
+
+
+def guard_full_battery(site: Site, setpoints: Setpoints, soc_pct: Mapping[str, float]) -> Setpoints:
+    """Running gensets follow the net load instead of their base loads while a battery is full.
+
+    A base load is the plan's intent for a forecast; when the PV runs above it the grid-forming
+    battery stores the difference, and once a battery is full (within
+    :data:`~optimizer.setpoints.SOC_FULL_TOL_PCT` of its SOC maximum) a genset held at its base
+    load pushes PV off instead: the plant, like a real inverter, curtails PV before it lowers a
+    genset (:func:`microgrid.plant.step.dispatch_step`). So every running genset drops its base
+    load and shares the net load (down to its minimum load); the plan's commitment stands.
+
+    Parameters
+    ----------
+    soc_pct : Mapping[str, float]
+        Measured SOC per battery; a battery without one is not full. [%]
+    """
+    full = any(soc_pct.get(b.name, -math.inf) >= b.soc_max_pct - SOC_FULL_TOL_PCT for b in site.batteries)
+    held: dict[str, float | None] = {g.name: None for g in site.gensets
+                                     if setpoints.mode(g.name) == "run" and setpoints.genset_kw.get(g.name) is not None}
+    return setpoints.with_(genset_kw=held) if full and held else setpoints
 
 
 def guard_empty_battery(site: Site, setpoints: Setpoints, soc_pct: Mapping[str, float],

@@ -11,20 +11,31 @@ with a binary ``battery_charging[b,t]``.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pyomo.environ as pyo
 
+from microgrid.plant.battery import (
+    deliverable_from_stored_kwh,
+    discharge_headroom_kw,
+    energy_window_kwh,
+    stored_energy_change_kwh,
+    stored_energy_kwh,
+)
 from microgrid.site import Battery, Site
 from optimizer.plan import PlanState
 
 
-def energy_bounds_kwh(b: Battery) -> tuple[float, float]:
-    """Stored energy window from the SOC window. [kWh]"""
-    return b.capacity_kwh * b.soc_min_pct / 100.0, b.capacity_kwh * b.soc_max_pct / 100.0
-
-
 def define_battery(m: pyo.ConcreteModel, site: Site, dt_h: np.ndarray, naive: bool) -> None:
-    """Add the battery variables, parameters and constraints to ``m`` (sets ``B``, ``T``)."""
+    """Add the battery variables, parameters and constraints to ``m`` (sets ``B``, ``T``).
+
+    Every rule is the plant kernel's (:mod:`microgrid.plant.battery`), stated on the model's
+    variables: the stored energy a step adds (:func:`~microgrid.plant.battery.stored_energy_change_kwh`),
+    the SOC window (:func:`~microgrid.plant.battery.energy_window_kwh`), and the battery's part of
+    the reserve (:func:`~microgrid.plant.battery.battery_reserve_kw`: the discharge headroom, and
+    the energy deliverable from the step's end over the step).
+    """
     bats = {b.name: b for b in site.batteries}
     T0 = next(iter(m.T)) if len(m.T) else 0
     Tn = list(m.T)[-1]
@@ -32,22 +43,19 @@ def define_battery(m: pyo.ConcreteModel, site: Site, dt_h: np.ndarray, naive: bo
     m.battery_terminal_kwh = pyo.Param(m.B, mutable=True, initialize=0.0, within=pyo.Reals)
     m.battery_charge_kw = pyo.Var(m.B, m.T, bounds=lambda _, b, t: (0, bats[b].charge_power_kw))
     m.battery_discharge_kw = pyo.Var(m.B, m.T, bounds=lambda _, b, t: (0, bats[b].discharge_power_kw))
-    m.battery_kwh = pyo.Var(m.B, m.T, bounds=lambda _, b, t: energy_bounds_kwh(bats[b]))
+    m.battery_kwh = pyo.Var(m.B, m.T, bounds=lambda _, b, t: energy_window_kwh(bats[b]))
     m.battery_reserve_kw = pyo.Var(m.B, m.T, domain=pyo.NonNegativeReals)
 
-    def energy(m, b, t):
+    def energy(m: pyo.ConcreteModel, b: str, t: int) -> Any:
         prev = m.battery_kwh0[b] if t == T0 else m.battery_kwh[b, t - 1]
-        bat = bats[b]
-        return m.battery_kwh[b, t] == prev + dt_h[t] * (
-            bat.charge_efficiency * m.battery_charge_kw[b, t]
-            - m.battery_discharge_kw[b, t] / bat.discharge_efficiency)
+        return m.battery_kwh[b, t] == prev + stored_energy_change_kwh(
+            bats[b], m.battery_charge_kw[b, t], m.battery_discharge_kw[b, t], float(dt_h[t]))
     m.battery_energy = pyo.Constraint(m.B, m.T, rule=energy)
     m.battery_terminal = pyo.Constraint(m.B, rule=lambda m, b: m.battery_kwh[b, Tn] >= m.battery_terminal_kwh[b])
     m.battery_reserve_power = pyo.Constraint(m.B, m.T, rule=lambda m, b, t: m.battery_reserve_kw[b, t] <= (
-        bats[b].discharge_power_kw - m.battery_discharge_kw[b, t] + m.battery_charge_kw[b, t]))
+        discharge_headroom_kw(bats[b], m.battery_discharge_kw[b, t] - m.battery_charge_kw[b, t])))
     m.battery_reserve_energy = pyo.Constraint(m.B, m.T, rule=lambda m, b, t: (
-        m.battery_reserve_kw[b, t] * dt_h[t]
-        <= (m.battery_kwh[b, t] - energy_bounds_kwh(bats[b])[0]) * bats[b].discharge_efficiency))
+        m.battery_reserve_kw[b, t] * dt_h[t] <= deliverable_from_stored_kwh(bats[b], m.battery_kwh[b, t])))
     if naive:
         m.battery_charging = pyo.Var(m.B, m.T, domain=pyo.Binary)
         m.battery_mode_charge = pyo.Constraint(m.B, m.T, rule=lambda m, b, t: (
@@ -56,11 +64,23 @@ def define_battery(m: pyo.ConcreteModel, site: Site, dt_h: np.ndarray, naive: bo
             m.battery_discharge_kw[b, t] <= bats[b].discharge_power_kw * (1 - m.battery_charging[b, t])))
 
 
-def set_battery_state(m: pyo.ConcreteModel, site: Site, state: PlanState, terminal_soc_pct: float | None) -> None:
-    """Update initial stored energy and the terminal target (≥ initial SOC unless configured)."""
+def end_target_kwh(b: Battery, site: Site, e0_kwh: float) -> float:
+    """Least stored energy at the horizon's end: the configured terminal SOC, else the start's
+    (``horizon_end = "start_soc"``), else the SOC minimum (no target: the end is valued). [kWh]"""
+    opt = site.optimizer
+    lo, hi = energy_window_kwh(b)
+    if opt.terminal_soc_pct is not None:
+        target = stored_energy_kwh(b, opt.terminal_soc_pct)
+    elif opt.horizon_end == "start_soc":
+        target = e0_kwh
+    else:
+        target = lo
+    return min(max(target, lo), hi)
+
+
+def set_battery_state(m: pyo.ConcreteModel, site: Site, state: PlanState) -> None:
+    """Update initial stored energy and the end target (:func:`end_target_kwh`)."""
     for b in site.batteries:
-        e0 = b.capacity_kwh * state.soc_pct[b.name] / 100.0
-        lo, hi = energy_bounds_kwh(b)
-        target = e0 if terminal_soc_pct is None else b.capacity_kwh * terminal_soc_pct / 100.0
+        e0 = stored_energy_kwh(b, state.soc_pct[b.name])
         m.battery_kwh0[b.name] = e0
-        m.battery_terminal_kwh[b.name] = min(max(target, lo), hi)
+        m.battery_terminal_kwh[b.name] = end_target_kwh(b, site, e0)

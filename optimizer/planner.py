@@ -22,10 +22,12 @@ import pyomo.environ as pyo
 from microgrid.errors import PlanError
 from microgrid.site import Site
 from optimizer.baselines import RuleOptions, rule_plan
+from optimizer.completion import complete_plan
 from optimizer.extract import extract_plan
 from optimizer.fallback import fallback_plan
 from optimizer.grid import planning_grid
 from optimizer.model import MilpOptions, build_model, grid_signature, set_inputs, set_state
+from optimizer.model_gensets import seed_in_symmetry_order, seed_within_min_times
 from optimizer.plan import Plan, PlanInputs, PlanState
 from optimizer.solve import make_solver, solve
 
@@ -92,11 +94,11 @@ class MilpPlanner:
             grid = planning_grid(inputs, opt.fine_horizon_h, opt.hourly_horizon_h) if self.options.coarsen else inputs
             model = self._prepare(grid, state)
             warm = self.options.warm_start
-            if warm:  # seed: the previous plan, or for a cold start the load-following rule's plan
-                seed = self._last or rule_plan(self.site, inputs, state, RuleOptions(), strategy="seed")
-                self._warm_start(model, grid, seed)
+            if warm:  # seed: the previous plan, or for a cold start the cheaper rule's plan
+                self._warm_start(model, grid, state, self._last or self._rule_seed(grid, state))
             result = solve(model, self._solver, warm_start=warm)
             plan = extract_plan(model, self.site, grid, state, result, strategy=self.name)
+            plan = complete_plan(self.site, plan, state, model.genset_relaxed)
             self._last = plan
             return plan
         except Exception as exc:  # never no plan: any failure → rule-based plan, flagged
@@ -128,34 +130,41 @@ class MilpPlanner:
         self.model, self._solver = model, entry[1]
         return model
 
+    def _rule_seed(self, grid: PlanInputs, state: PlanState) -> Plan:
+        """Load following or cycle charging on the planning grid, whichever costs less by the
+        MILP's objective (a cold start's first incumbent)."""
+        plans = [rule_plan(self.site, grid, state, RuleOptions(cycle_charging=cc), strategy="seed")
+                 for cc in (False, True)]
+        return min(plans, key=lambda p: p.objective_l)
+
     def _new_solver(self) -> Any:
         opt, o = self.site.optimizer, self.options
         return make_solver(opt.mip_rel_gap if o.mip_rel_gap is None else o.mip_rel_gap,
                            opt.time_limit_s if o.time_limit_s is None else o.time_limit_s, threads=o.threads)
 
-    def _warm_start(self, m: pyo.ConcreteModel, grid: PlanInputs, last: Plan) -> None:
-        """Seed the variables with a plan (the previous one), shifted: each new step takes the
-        values of the plan's step containing its start; a genset runs if it ran in any plan step
-        overlapping the new step (past the plan's horizon: in its last hour)."""
+    def _warm_start(self, m: pyo.ConcreteModel, grid: PlanInputs, state: PlanState, last: Plan) -> None:
+        """Seed the whole-unit commitment with a plan (the previous one), shifted: a genset runs
+        in a new step if it ran in any plan step overlapping it (past the plan's horizon: in its
+        last hour), so the seed rarely lacks capacity. HiGHS completes the seed by solving the
+        linear program with these values fixed, so the continuous variables need no seed."""
         starts = np.array([t.timestamp() for t in last.time])
         ends = starts + last.dt_h * 3600
         tail_from = int(np.searchsorted(ends, ends[-1] - 3600, side="right"))
-        for t, when in enumerate(grid.time):
-            s = when.timestamp()
+        whole = np.flatnonzero(~m.genset_relaxed)
+        on = {g.name: np.zeros(len(whole)) for g in self.site.gensets}
+        for i, t in enumerate(whole):
+            s = grid.time[t].timestamp()
             k = min(int(np.searchsorted(ends, s, side="right")), len(last.time) - 1)
-            # a genset runs in the new step if it ran in any old step overlapping it (past the old
-            # horizon: in its last hour), so the seed rarely lacks capacity
             lo, hi = (k, int(np.searchsorted(starts, s + grid.dt_h[t] * 3600, side="left"))) \
                 if s < ends[-1] else (tail_from, len(last.time))
             for g in self.site.gensets:
-                on = float(np.max(last.genset_on[g.name][lo:max(hi, lo + 1)]))
-                m.genset_on[g.name, t].set_value(on)
-                m.genset_kw[g.name, t].set_value(float(last.genset_kw[g.name][k]) if on else 0.0)
-            for b in self.site.batteries:
-                p = float(last.battery_kw[b.name][k])
-                m.battery_discharge_kw[b.name, t].set_value(max(p, 0.0))
-                m.battery_charge_kw[b.name, t].set_value(max(-p, 0.0))
-            m.pv_used_kw[t].set_value(min(float(last.pv_used_kw[k]), float(grid.pv_available_kw[t])))
+                on[g.name][i] = float(np.max(last.genset_on[g.name][lo:max(hi, lo + 1)]))
+        start_h = np.asarray(grid.start_h)
+        on = seed_within_min_times(self.site, on, state, start_h)
+        on = seed_within_min_times(self.site, seed_in_symmetry_order(m, on), state, start_h)
+        for name, values in on.items():
+            for i, t in enumerate(whole):
+                m.genset_on[name, int(t)].set_value(float(values[i]))
 
 
 def make_planner(site: Site, strategy: str = "milp", *, milp_options: MilpOptions | None = None,

@@ -6,8 +6,10 @@ import logging
 import math
 import time
 from dataclasses import dataclass
+from typing import Literal
 
 import pyomo.environ as pyo
+from pyomo.common.gc_manager import PauseGC
 from pyomo.contrib.appsi.base import TerminationCondition
 from pyomo.contrib.appsi.solvers import Highs
 
@@ -30,12 +32,15 @@ class SolveResult:
         Relative gap between incumbent and bound. [%]
     solve_s : float
         Wall time of the solve call (model update + HiGHS). [s]
+    bound_l : float
+        Best lower bound on the objective. [L]
     """
 
-    status: str
+    status: Literal["optimal", "feasible"]
     objective_l: float
     gap_pct: float
     solve_s: float
+    bound_l: float = math.nan
 
 
 def make_solver(mip_rel_gap: float, time_limit_s: float, threads: int | None = None) -> Highs:
@@ -80,7 +85,8 @@ def solve(model: pyo.ConcreteModel, solver: Highs, warm_start: bool = False) -> 
     """
     solver.config.warmstart = warm_start
     t0 = time.perf_counter()
-    res = solver.solve(model)
+    with PauseGC():  # loading a model walks every constraint: the collector's passes cost more
+        res = solver.solve(model)
     elapsed = time.perf_counter() - t0
     tc = res.termination_condition
     if res.best_feasible_objective is None:
@@ -91,8 +97,11 @@ def solve(model: pyo.ConcreteModel, solver: Highs, warm_start: bool = False) -> 
         raise PlanError(f"HiGHS ended with {tc.name}")
     res.solution_loader.load_vars()
     obj = float(res.best_feasible_objective)
-    bound = res.best_objective_bound
-    gap = math.nan if bound is None else abs(obj - bound) / max(abs(obj), 1e-9) * 100.0
-    status = "optimal" if tc == TerminationCondition.optimal else "feasible"
-    log.debug("solved: %s obj %.4f gap %.3f%% in %.3fs", status, obj, gap, elapsed)
-    return SolveResult(status, obj, gap, elapsed)
+    bound = math.nan if res.best_objective_bound is None else float(res.best_objective_bound)
+    status: Literal["optimal", "feasible"] = "optimal" if tc == TerminationCondition.optimal else "feasible"
+    log.debug("solved: %s obj %.4f gap %.3f%% in %.3fs", status, obj, _gap_pct(obj, bound), elapsed)
+    return SolveResult(status, obj, _gap_pct(obj, bound), elapsed, bound)
+
+
+def _gap_pct(objective: float, bound: float) -> float:
+    return abs(objective - bound) / max(abs(objective), 1e-9) * 100.0

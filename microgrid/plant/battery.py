@@ -17,7 +17,8 @@ from microgrid.plant.sharing import share
 from microgrid.site import Battery
 
 __all__ = ["battery_flows_kw", "battery_limits_kw", "battery_reserve_kw", "capacity_weighted_soc_pct",
-           "deliverable_energy_kwh", "energy_window_kwh", "soc_step_pct", "stored_energy_change_kwh",
+           "deliverable_energy_kwh", "deliverable_from_stored_kwh", "discharge_headroom_kw", "energy_to_restore_kwh",
+           "energy_window_kwh", "soc_step_pct", "stored_energy_change_kwh", "stored_energy_kwh",
            "stored_energy_to_restore_kwh"]
 
 #: A number, a numpy array or a linear expression of an optimisation model.
@@ -75,9 +76,30 @@ def battery_limits_kw(bat: Battery, soc_pct: float, dt_h: float, *,
     return ch, dis
 
 
+def stored_energy_kwh(bat: Battery, soc_pct: Num) -> Num:
+    """Energy stored at ``soc_pct`` (numbers, arrays or linear model expressions). [kWh]"""
+    return cast(Num, bat.capacity_kwh * soc_pct / 100.0)  # type: ignore[operator]
+
+
+def deliverable_from_stored_kwh(bat: Battery, stored_kwh: Num) -> Num:
+    """Energy (AC side) the battery delivers discharging from ``stored_kwh`` down to its SOC
+    minimum: ``(E − E_min)·η_d``; linear, so the MILP states the same rule (negative below the
+    minimum: callers with a number clip it, :func:`deliverable_energy_kwh`). [kWh]"""
+    e_min = energy_window_kwh(bat)[0]
+    return cast(Num, (stored_kwh - e_min) * bat.discharge_efficiency)  # type: ignore[operator]
+
+
 def deliverable_energy_kwh(bat: Battery, soc_pct: float) -> float:
     """Energy the battery can still deliver (AC side) before its SOC minimum. [kWh]"""
-    return max(0.0, soc_pct - bat.soc_min_pct) / 100.0 * bat.capacity_kwh * bat.discharge_efficiency
+    return max(0.0, deliverable_from_stored_kwh(bat, stored_energy_kwh(bat, soc_pct)))
+
+
+def discharge_headroom_kw(bat: Battery, power_kw: Num, *, discharge_limit_kw: float | None = None) -> Num:
+    """Discharge power left on top of ``power_kw`` (+ discharge) under the discharge limit
+    setpoint (None = rated): ``limit − power``; linear, the MILP's ``battery_reserve_power``. [kW]"""
+    limit = (bat.discharge_power_kw if discharge_limit_kw is None
+             else min(bat.discharge_power_kw, max(0.0, discharge_limit_kw)))
+    return cast(Num, limit - power_kw)  # type: ignore[operator]
 
 
 def battery_reserve_kw(bat: Battery, soc_end_pct: float, power_kw: float, dt_h: float, *,
@@ -87,7 +109,8 @@ def battery_reserve_kw(bat: Battery, soc_end_pct: float, power_kw: float, dt_h: 
     The power left below its discharge limit, and no more than the stored energy above its SOC
     minimum at the end of the step can deliver over ``dt_h``. The reserve rule's battery part:
     the rule-based plans, the reserve guard and the backtest's reserve metric use it, and the
-    MILP's ``battery_reserve_power`` / ``battery_reserve_energy`` constraints state it linearly.
+    MILP's ``battery_reserve_power`` / ``battery_reserve_energy`` constraints state it linearly
+    with :func:`discharge_headroom_kw` and :func:`deliverable_from_stored_kwh`.
 
     Parameters
     ----------
@@ -101,9 +124,8 @@ def battery_reserve_kw(bat: Battery, soc_end_pct: float, power_kw: float, dt_h: 
     discharge_limit_kw : float, optional
         Discharge limit setpoint (None = rated). [kW]
     """
-    limit = (bat.discharge_power_kw if discharge_limit_kw is None
-             else min(bat.discharge_power_kw, max(0.0, discharge_limit_kw)))
-    return max(0.0, min(limit - power_kw, deliverable_energy_kwh(bat, soc_end_pct) / dt_h))
+    return max(0.0, min(discharge_headroom_kw(bat, power_kw, discharge_limit_kw=discharge_limit_kw),
+                        deliverable_energy_kwh(bat, soc_end_pct) / dt_h))
 
 
 def battery_flows_kw(batteries: Sequence[Battery], limits: Mapping[str, tuple[float, float]],
@@ -137,7 +159,7 @@ def soc_step_pct(bat: Battery, soc_pct: float, power_kw: float, dt_h: float) -> 
 
 def energy_window_kwh(bat: Battery) -> tuple[float, float]:
     """Stored energy at the SOC minimum and maximum. [kWh]"""
-    return bat.capacity_kwh * bat.soc_min_pct / 100.0, bat.capacity_kwh * bat.soc_max_pct / 100.0
+    return stored_energy_kwh(bat, bat.soc_min_pct), stored_energy_kwh(bat, bat.soc_max_pct)
 
 
 def stored_energy_change_kwh(bat: Battery, charge_kw: Num, discharge_kw: Num, dt_h: float) -> Num:
@@ -145,6 +167,12 @@ def stored_energy_change_kwh(bat: Battery, charge_kw: Num, discharge_kw: Num, dt
     ``dt·(η_c·charge − discharge/η_d)``; also a linear expression for the MILP. [kWh]"""
     change = dt_h * (bat.charge_efficiency * charge_kw - discharge_kw / bat.discharge_efficiency)  # type: ignore[operator]
     return cast(Num, change)
+
+
+def energy_to_restore_kwh(bat: Battery, stored_kwh: Num) -> Num:
+    """Energy a charger must draw to put ``stored_kwh`` into the battery: ``E / η_c`` (numbers,
+    arrays or linear model expressions). [kWh]"""
+    return cast(Num, stored_kwh / bat.charge_efficiency)  # type: ignore[operator]
 
 
 def stored_energy_to_restore_kwh(batteries: Sequence[Battery], soc_start_pct: Mapping[str, float],
@@ -155,5 +183,5 @@ def stored_energy_to_restore_kwh(batteries: Sequence[Battery], soc_start_pct: Ma
     Two runs over the same window that end at different SOCs compare fairly once this is
     counted (SOC-adjusted renewable fraction, SOC-adjusted fuel).
     """
-    return sum((soc_start_pct[b.name] - soc_end_pct[b.name]) / 100.0 * b.capacity_kwh / b.charge_efficiency
+    return sum(energy_to_restore_kwh(b, stored_energy_kwh(b, soc_start_pct[b.name] - soc_end_pct[b.name]))
                for b in batteries)

@@ -10,15 +10,41 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
+from typing import TypeVar, cast
 
 from microgrid.site import Genset, Site
 
-__all__ = ["diesel_only_fuel_lph", "genset_base_kw", "least_fuel_units", "share_by_rating", "smallest_cover"]
+__all__ = ["diesel_only_fuel_lph", "genset_base_kw", "genset_headroom_kw", "least_fuel_units",
+           "marginal_fuel_l_per_kwh", "share_by_rating", "smallest_cover"]
+
+#: A number, a numpy array or a linear expression of an optimisation model.
+Num = TypeVar("Num")
 
 
 def genset_base_kw(g: Genset, power_kw: float) -> float:
     """A base load the unit can hold: within ``[min_kw, rated_kw]``. [kW]"""
     return min(max(power_kw, g.min_kw), g.rated_kw)
+
+
+def genset_headroom_kw(g: Genset, power_kw: Num, on: Num | float = 1.0) -> Num:
+    """Power a unit could add at short notice: its rating while running, less its output,
+    ``P_rated·on − P`` (numbers, arrays or linear model expressions; the reserve rule's genset
+    part). [kW]"""
+    return cast(Num, g.rated_kw * on - power_kw)  # type: ignore[operator]
+
+
+def marginal_fuel_l_per_kwh(units: Sequence[Genset]) -> float:
+    """Fuel of one more kWh from the cheapest running unit: the least slope ``F1`` of the linear
+    fuel curve (:meth:`microgrid.site.Genset.fuel_l`); what stored energy is worth in diesel. [L/kWh]
+
+    Raises
+    ------
+    ValueError
+        No units.
+    """
+    if not units:
+        raise ValueError("no genset: no marginal fuel rate")
+    return min(g.fuel_f1_l_per_kwh for g in units)
 
 
 def share_by_rating(units: Sequence[Genset], power_kw: float) -> dict[str, float]:

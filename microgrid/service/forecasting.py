@@ -21,6 +21,7 @@ from microgrid.plant.bucket import BUCKET_H
 from microgrid.readings import Reading
 from microgrid.site import Site
 from optimizer.plan import PlanInputs
+from optimizer.trusted_pv import trusted_pv_kw
 
 
 class History:
@@ -62,7 +63,8 @@ def forecast_inputs(site: Site, issue: datetime, history: History, *,
     Load: time-of-week profile from the history with the recent-level correction; where the
     history cannot say (a new camp), the last measured load is held (persistence), else the
     site's ``forecast.cold_start_load_kw``. PV: clear-sky scaled by the recent clear-sky index
-    (smart persistence decaying to the site's climatology).
+    (smart persistence decaying to the site's climatology); the plan gets the quantile the site
+    trusts (``optimizer.pv_forecast_pct``, :mod:`optimizer.trusted_pv`).
 
     Raises
     ------
@@ -105,8 +107,8 @@ def forecast_inputs(site: Site, issue: datetime, history: History, *,
                                                                          - pd.Timedelta(seconds=1)])])
     pv = pv_forecast(site, pd.Timestamp(issue), centres, measured if len(measured) else None)
     pv = Forecast("pv", pv.issue_time, times, pv.p10_kw, pv.p50_kw, pv.p90_kw)
-    inputs = PlanInputs.regular(start, site.optimizer.step_min,
-                                np.clip(load.p50_kw, 0.0, None), np.clip(pv.p50_kw, 0.0, None))
+    inputs = PlanInputs.regular(start, site.optimizer.step_min, np.clip(load.p50_kw, 0.0, None),
+                                trusted_pv_kw(site, pv.p10_kw, pv.p50_kw, pv.p90_kw))
     return inputs, [load, pv]
 
 

@@ -81,6 +81,14 @@ def test_defaults_fill_optional_tables():
     (lambda r: r["optimizer"].__setitem__("step_min", 7), "optimizer.step_min", "divide 60"),
     (lambda r: r["optimizer"].__setitem__("hourly_horizon_h", 6), "optimizer.hourly_horizon_h",
      "must be between fine_horizon_h (12) and horizon_h (48)"),
+    (lambda r: r["optimizer"].__setitem__("horizon_end", "soc"), "optimizer.horizon_end",
+     "must be one of 'value', 'start_soc'"),
+    (lambda r: r["optimizer"].__setitem__("pv_forecast_pct", 95), "optimizer.pv_forecast_pct",
+     "out of range: 95"),
+    (lambda r: r["optimizer"].__setitem__("integer_horizon_h", 60), "optimizer.integer_horizon_h",
+     "must be > 0 and ≤ horizon_h (48)"),
+    (lambda r: r["optimizer"].update(horizon_end="start_soc", stored_energy_value_l_per_kwh=0.3),
+     "optimizer.stored_energy_value_l_per_kwh", "applies only when the horizon's end is valued"),
 ])
 def test_bad_values_name_the_key(mutate, key, words):
     raw = example_raw()

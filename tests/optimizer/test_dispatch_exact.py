@@ -54,14 +54,46 @@ def test_battery_cheaper_than_genset_discharges():
     check_plan(s, p, st)
 
 
-def test_terminal_soc_makes_genset_recharge():
-    # Default terminal SOC = initial: one hour at 100 kW served by a genset at 100 kW (41 L) beats
-    # any battery use (it would have to be recharged by the same genset, plus losses and wear).
+def test_stored_energy_left_at_the_end_is_worth_the_marginal_fuel():
+    # One hour at 100 kW, the genset running. Each stored kWh is worth F1 / charge efficiency
+    # = 0.25 / 0.95 L: discharging 1 kWh (1/0.95 stored, 0.277 L) to save 0.25 L of fuel does not
+    # pay, nor charging (0.25 L + wear for 0.95 kWh stored worth 0.25 L). So the genset serves the
+    # load: 0.08·200 + 0.25·100 = 41 L, and the objective adds the worth of the room left at the
+    # end (SOC 50 % of 90 %: 80 kWh · 0.25 / 0.95 = 21.05 L).
     s = site(gensets=[genset()], batteries=[battery(eff_ch=0.95, eff_dis=0.95)])
+    st = _state(s, soc=50.0, on=True)
+    p = plan(s, PlanInputs.regular(T0, 60, [100.0], [0.0]), st)
+    assert p.total_fuel_l == pytest.approx(41.0, abs=1e-6)
+    assert p.objective_l == pytest.approx(41.0 + 80.0 * 0.25 / 0.95, abs=1e-6)
+    assert p.soc_pct["bess-1"][0] == pytest.approx(50.0)
+
+
+def test_start_soc_end_makes_genset_recharge():
+    # horizon_end = "start_soc": the end SOC must be the start SOC. The genset serves the load (41 L)
+    # rather than the battery, which the same genset would have to refill, with losses and wear.
+    s = site(gensets=[genset()], batteries=[battery(eff_ch=0.95, eff_dis=0.95)], horizon_end="start_soc")
     st = _state(s, soc=50.0, on=True)
     p = plan(s, PlanInputs.regular(T0, 60, [100.0], [0.0]), st)
     assert p.objective_l == pytest.approx(41.0, abs=1e-6)
     assert p.soc_pct["bess-1"][0] == pytest.approx(50.0)
+
+
+@pytest.mark.parametrize("horizon_end", ["value", "start_soc"])
+def test_surplus_pv_is_stored_when_stored_energy_is_worth_something(horizon_end):
+    # 150 kW PV, 100 kW load for 1 h, genset off, no curtailment penalty. Storing the 50 kW surplus
+    # keeps 47.5 kWh (charge efficiency 0.95) worth 47.5 · 0.25 / 0.95 = 12.5 L, for 0.5 L of wear:
+    # with the end valued it is stored (objective: wear + the room left, (180 − 147.5) kWh · 0.25 /
+    # 0.95 L). With the start-SOC rule the stored energy is worth nothing and wear makes
+    # curtailing cheaper (objective 0).
+    s = site(gensets=[genset()], batteries=[battery(eff_ch=0.95, eff_dis=0.95)], horizon_end=horizon_end)
+    p = plan(s, PlanInputs.regular(T0, 60, [100.0], [150.0]), _state(s, soc=50.0))
+    check_plan(s, p, _state(s, soc=50.0))
+    if horizon_end == "value":
+        assert p.battery_kw["bess-1"][0] == pytest.approx(-50.0) and p.pv_curtailed_kw[0] == pytest.approx(0.0)
+        assert p.objective_l == pytest.approx(0.5 + (180.0 - 147.5) * 0.25 / 0.95, abs=1e-6)
+    else:
+        assert p.battery_kw["bess-1"][0] == pytest.approx(0.0) and p.pv_curtailed_kw[0] == pytest.approx(50.0)
+        assert p.objective_l == pytest.approx(0.0, abs=1e-6)
 
 
 def test_surplus_pv_is_curtailed_with_its_penalty():

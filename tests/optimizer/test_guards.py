@@ -11,10 +11,16 @@ from testkit import EXAMPLE_SITE
 
 from microgrid.config import load_site
 from microgrid.plant import Setpoints
-from optimizer.guards import Measured, control_setpoints, guard_empty_battery, guard_reserve
+from optimizer.guards import (
+    Measured,
+    control_setpoints,
+    guard_empty_battery,
+    guard_full_battery,
+    guard_reserve,
+)
 from optimizer.plan import PlanInputs, PlanState
 from optimizer.planner import plan as make_plan
-from optimizer.setpoints import setpoints_for_step, step_at
+from optimizer.setpoints import SOC_FULL_TOL_PCT, setpoints_for_step, step_at
 
 
 # --- the empty-battery guard -------------------------------------------------------------------
@@ -78,12 +84,40 @@ def test_reserve_guard_starts_a_unit_only_when_the_rule_is_not_held():
     assert guard_reserve(site, sp, {"bess-1": 15.0}, math.nan, 0.0) == sp
 
 
-
 # --- the chain ------------------------------------------------------------------------------------
 def _rule_plan(site):
     t0 = datetime(2026, 3, 1, 10, 0, tzinfo=timezone.utc)
     inputs = PlanInputs.regular(t0, 15, [300.0] * 4, [0.0] * 4)
     return make_plan(site, inputs, PlanState.initial(site, soc_pct=20.0), "load-following")
+
+
+def test_full_battery_guard_releases_base_loads_only_while_a_battery_is_full():
+    site = load_site(EXAMPLE_SITE)
+    sp = _all_stopped(site).with_(genset_mode={"dg-1": "run", "dg-3": "run"},
+                                  genset_kw={"dg-1": 300.0, "dg-3": None})
+    # SOC max 95 %: at 94.5 % (within SOC_FULL_TOL_PCT) the battery is full; dg-1 drops its
+    # 300 kW base load and shares the net load, dg-3 already shares, the stopped units stay stopped
+    out = guard_full_battery(site, sp, {"bess-1": 95.0 - SOC_FULL_TOL_PCT})
+    assert out.genset_kw == {"dg-1": None, "dg-2": None, "dg-3": None}
+    assert out.genset_mode == sp.genset_mode
+    # below it, or with no measured SOC, the plan's base loads stand
+    assert guard_full_battery(site, sp, {"bess-1": 94.0}) == sp
+    assert guard_full_battery(site, sp, {}) == sp
+
+
+def test_chain_releases_base_loads_when_the_battery_is_full():
+    site = load_site(EXAMPLE_SITE)
+    plan = _rule_plan(site)
+    index = step_at(plan, plan.time[1])
+    planned = setpoints_for_step(site, plan, index)
+    running = [g.name for g in site.gensets if planned.mode(g.name) == "run"]
+    assert running and all(planned.genset_kw[g] is not None for g in running)  # base loads planned
+    # PV above the load, battery full: the running units share the net load, none stops or starts
+    got = control_setpoints(site, plan, index, Measured({"bess-1": 95.0}, 300.0, 250.0), 0.25)
+    assert got.genset_mode == planned.genset_mode
+    assert all(got.genset_kw[g] is None for g in running)
+    # the same camp with room in the battery: the plan's base loads stand
+    assert control_setpoints(site, plan, index, Measured({"bess-1": 90.0}, 300.0, 250.0), 0.25) == planned
 
 
 def test_chain_applies_the_mapping_then_both_guards():

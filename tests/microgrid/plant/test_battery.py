@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pyomo.environ as pyo
 import pytest
 from toy_testkit import battery
 
@@ -14,9 +15,13 @@ from microgrid.plant.battery import (
     battery_reserve_kw,
     capacity_weighted_soc_pct,
     deliverable_energy_kwh,
+    deliverable_from_stored_kwh,
+    discharge_headroom_kw,
+    energy_to_restore_kwh,
     energy_window_kwh,
     soc_step_pct,
     stored_energy_change_kwh,
+    stored_energy_kwh,
     stored_energy_to_restore_kwh,
 )
 
@@ -91,3 +96,25 @@ def test_flows_share_by_rating_within_each_limit():
     limits = {"a": (400.0, 400.0), "b": (500.0, 50.0)}
     assert battery_flows_kw([a, b], limits, 300.0) == {"a": pytest.approx(250.0), "b": pytest.approx(50.0)}
     assert battery_flows_kw([a, b], limits, -900.0) == {"a": pytest.approx(-400.0), "b": pytest.approx(-500.0)}
+
+
+def test_linear_rules_agree_with_the_number_rules_and_take_model_expressions():
+    b = battery()  # 1000 kWh, SOC 15-95 %, eta 0.96 each way, 500 kW
+    assert stored_energy_kwh(b, 40.0) == pytest.approx(400.0)
+    # 250 kWh above the 150 kWh minimum, delivered through eta_d: the clipped rule's value
+    assert deliverable_from_stored_kwh(b, 400.0) == pytest.approx(deliverable_energy_kwh(b, 40.0)) == 240.0
+    assert deliverable_from_stored_kwh(b, 100.0) < 0.0 == deliverable_energy_kwh(b, 10.0)
+    assert discharge_headroom_kw(b, 120.0) == pytest.approx(380.0)
+    assert discharge_headroom_kw(b, -50.0, discharge_limit_kw=100.0) == pytest.approx(150.0)
+    assert energy_to_restore_kwh(b, 96.0) == pytest.approx(100.0)
+    # the reserve rule is the lesser of the two linear parts, never negative
+    assert battery_reserve_kw(b, 17.0, 100.0, 0.25) == pytest.approx(
+        min(discharge_headroom_kw(b, 100.0), deliverable_from_stored_kwh(b, stored_energy_kwh(b, 17.0)) / 0.25))
+    # on a model's variables they are linear expressions with the same values
+    m = pyo.ConcreteModel()
+    m.x = pyo.Var(initialize=400.0)
+    for rule, number in ((deliverable_from_stored_kwh, 240.0), (discharge_headroom_kw, 100.0),
+                         (energy_to_restore_kwh, 400.0 / 0.96)):
+        expr = rule(b, m.x)
+        assert pyo.value(expr) == pytest.approx(number)
+        assert expr.polynomial_degree() == 1

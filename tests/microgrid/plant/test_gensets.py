@@ -8,7 +8,9 @@ from toy_testkit import genset, toy_site
 from microgrid.plant.gensets import (
     diesel_only_fuel_lph,
     genset_base_kw,
+    genset_headroom_kw,
     least_fuel_units,
+    marginal_fuel_l_per_kwh,
     share_by_rating,
     smallest_cover,
 )
@@ -20,6 +22,16 @@ def test_fuel_curve_and_its_integral():
     assert g.fuel_rate_lph(200.0) == pytest.approx(32.0 + 50.0)
     assert g.fuel_rate_lph(0.0, False) == 0.0
     assert g.fuel_l(energy_kwh=50.0, run_h=0.25) == pytest.approx(8.0 + 12.5)
+
+
+def test_headroom_and_marginal_fuel():
+    g = genset(rated_kw=400.0)
+    assert genset_headroom_kw(g, 150.0) == pytest.approx(250.0)
+    assert genset_headroom_kw(g, 0.0, 0.0) == 0.0  # stopped: nothing at short notice
+    small = genset("dg-2", rated_kw=100.0, fuel_f1_l_per_kwh=0.27)
+    assert marginal_fuel_l_per_kwh([small, g]) == pytest.approx(0.25)  # the least slope F1
+    with pytest.raises(ValueError, match="no genset"):
+        marginal_fuel_l_per_kwh([])
 
 
 def test_base_load_within_min_and_rating():
