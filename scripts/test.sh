@@ -27,6 +27,8 @@ echo "ruff check..."
 echo "lint-imports (layers, docs/architecture.md §1)..."
 .venv/bin/lint-imports --no-cache >/tmp/lint-imports.$$ 2>&1 || { cat /tmp/lint-imports.$$; rm -f /tmp/lint-imports.$$; exit 1; }
 rm -f /tmp/lint-imports.$$
+echo "mypy (kernel, telemetry, optimizer, service; config in pyproject.toml)..."
+.venv/bin/mypy
 status=0
 .venv/bin/python -m pytest -q -p no:cacheprovider "$@" || status=$?
 if [ "$status" -eq 5 ]; then
