@@ -8,7 +8,7 @@ caches and turns back into a result to merge the chunks (:func:`result_from_reco
 :func:`optimizer.backtest_chunks.merge_results`).
 
 The hash (:func:`task_key`) covers everything the result depends on: the re-sized site (every
-field but the file it came from), the conditions' fingerprint, the strategy, the chunk, the
+field but the file it came from and its costs and logistics), the conditions' fingerprint, the strategy, the chunk, the
 operation options, and :data:`CACHE_VERSION` (bumped when the physics or a strategy changes what
 a backtest returns).
 """
@@ -74,8 +74,11 @@ def plan_tasks(sizings: list[Sizing], options: StudyOptions) -> list[StudyTask]:
 
 
 def _site_identity(site: Site) -> dict[str, Any]:
+    """What of a site a backtest depends on: all but its file, its costs and its logistics (the
+    costs are applied to the merged results, so changing a price re-uses every cached task)."""
     d = dataclasses.asdict(site)
-    d.pop("source", None)
+    for name in ("source", "costs", "logistics"):
+        d.pop(name, None)
     return d
 
 

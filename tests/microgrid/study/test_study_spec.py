@@ -71,3 +71,24 @@ def test_operated_site_has_the_study_horizon():
     assert (op.horizon_h, op.fine_horizon_h, op.hourly_horizon_h) == (24.0, 2.0, 8.0)
     op = StudyOptions(start=START, days=1.0, horizon_h=1.0).operated_site(SITE).optimizer
     assert (op.horizon_h, op.fine_horizon_h, op.hourly_horizon_h) == (1.0, 1.0, 1.0)
+
+
+def test_the_task_hash_covers_what_the_backtest_depends_on_and_not_the_prices():
+    import dataclasses
+
+    from microgrid.study.conditions import CampConditions
+    from microgrid.study.tasks import task_key
+
+    _, sim = example_camp()
+    options = StudyOptions(start=START, days=2.0)
+    (task,) = plan_tasks([Sizing(600.0, 1000.0, "milp")], options)
+    key = task_key(SITE, CampConditions(SITE, sim), task, options)
+    assert key == task_key(SITE, CampConditions(SITE, sim), task, options)
+    dearer = dataclasses.replace(SITE, costs=dataclasses.replace(SITE.costs, diesel_usd_per_l=2.0), source="x")
+    assert task_key(dearer, CampConditions(dearer, sim), task, options) == key
+    assert task_key(SITE, CampConditions(SITE, sim, seed_override=8), task, options) != key
+    assert task_key(SITE, CampConditions(SITE, sim), task, dataclasses.replace(options, mip_rel_gap=0.02)) != key
+    (other,) = plan_tasks([Sizing(600.0, 1000.0, "cycle-charging")], options)
+    assert task_key(SITE, CampConditions(SITE, sim), other, options) != key
+    colder = dataclasses.replace(SITE, climate=dataclasses.replace(SITE.climate, ambient_temp_c=20.0))
+    assert task_key(colder, CampConditions(colder, sim), task, options) != key
