@@ -10,13 +10,15 @@ from __future__ import annotations
 import pandas as pd
 
 from microgrid.errors import HistorianError, ReportError
-from microgrid.reports.period import Period
+from microgrid.mission import Mission
+from microgrid.reports.period import Period, parse_period
 from microgrid.reports.summary import time_indexed
 from microgrid.site import Site
 
 ENERGY_FIELDS = ("load_kwh", "pv_kwh", "genset_kwh", "battery_charge_kwh",
                  "battery_discharge_kwh", "curtailed_kwh", "fuel_l", "fuel_estimated_l",
                  "diesel_only_fuel_l", "co2_kg", "coverage_pct")
+Frames = tuple[pd.DataFrame, pd.DataFrame]
 GENSET_FIELDS = ("genset_kwh", "fuel_l", "fuel_estimated_l", "run_h", "below_min_h", "starts",
                  "coverage_pct")
 
@@ -62,3 +64,16 @@ def frames_from_readings(readings) -> tuple[pd.DataFrame, pd.DataFrame]:
     gens = [{"time": r.time, "device": r.tags.get("device"), **r.present_fields()}
             for r in readings if r.measurement == "genset_energy"]
     return _frame(pd.DataFrame(energy)), _frame(pd.DataFrame(gens))
+
+
+def read_mission_frames(historian, mission: Mission, period_text: str) -> dict[str, Frames | ReportError]:
+    """Every camp's roll-ups for the period (in the camp's timezone) from one store, by site name;
+    a camp whose query failed gets the error instead (the mission report flags it)."""
+    out: dict[str, Frames | ReportError] = {}
+    for site in mission.camps:
+        period = parse_period(period_text, site.location.timezone)
+        try:
+            out[site.name] = read_report_frames(historian, site, period)
+        except ReportError as exc:
+            out[site.name] = exc
+    return out
