@@ -12,12 +12,14 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
+import pandas as pd
 from tqdm import tqdm
 
 from microgrid.cli.backtest import parse_start
 from microgrid.cli.outputs import out_file
 from microgrid.errors import InputError
-from microgrid.simulator.settings import load_camp
+from microgrid.simulator.settings import SimulatorSettings, load_camp
+from microgrid.site import Site
 from microgrid.study.conditions import CampConditions
 from microgrid.study.engine import check_scheduler
 from microgrid.study.spec import StudyOptions, parse_sizes
@@ -135,10 +137,12 @@ def run(args: argparse.Namespace) -> int:
     return 1 if report.run.failures else 0
 
 
-def _conditions(args: argparse.Namespace, site, sim, options: StudyOptions) -> tuple[CampConditions, list[str]]:
+def _conditions(args: argparse.Namespace, site: Site, sim: SimulatorSettings,
+                options: StudyOptions) -> tuple[CampConditions, list[str]]:
     """The study's load and weather, and lines saying where they come from."""
-    load = weather = None
-    context = []
+    load: pd.Series | None = None
+    weather: pd.DataFrame | None = None
+    context: list[str] = []
     if args.load_from:
         from microgrid.cli.report import open_store
         from microgrid.study.measured import measured_load_kw
