@@ -68,11 +68,12 @@ def test_a_study_on_the_measured_load_says_how_much_was_measured(capsys, tmp_pat
     store.close()
     measured_kwh = sum(r.fields["load_kwh"] for r in readings if r.measurement == "energy"
                        and START <= r.time < START + timedelta(hours=18) and r.fields.get("coverage_pct", 100) >= 99.9)
+    mission = EXAMPLE_SITE.parents[1] / "missions" / "example-mission.toml"
     code, out, err = study(capsys, tmp_path, "--pv-kwp", "600", "--battery-kwh", "1000", "--strategy",
-                           "cycle-charging", "--load-from", f"sqlite:///{db}")
+                           "cycle-charging", "--load-from", f"sqlite:///{db}", "--mission", str(mission))
     assert code == 0, err
     assert "load: 75.0 % of the study's 15-min intervals measured" in err and "25.0 % from the load model" in err
-    assert "target 80 %: no combination reaches 80 % renewable" in out
+    assert "mission UNMISS's target 80 %: no combination reaches 80 % renewable" in out
     with (tmp_path / "out" / "results.csv").open() as fh:
         (row,) = list(csv.DictReader(fh))
     model_kwh = _model_load_kwh(site, sim, START + timedelta(hours=18), 6 * 4)
