@@ -92,3 +92,25 @@ def test_the_task_hash_covers_what_the_backtest_depends_on_and_not_the_prices():
     assert task_key(SITE, CampConditions(SITE, sim), other, options) != key
     colder = dataclasses.replace(SITE, climate=dataclasses.replace(SITE.climate, ambient_temp_c=20.0))
     assert task_key(colder, CampConditions(colder, sim), task, options) != key
+
+
+def test_the_2030_example_camp_is_the_study_answer_applied_to_the_example_camp():
+    """sites/example-camp-2030.toml is the example camp re-sized as its study answered (PV 2400 kWp,
+    battery 6000 kWh; the command and answer are in the file): same plant rules, same everything else."""
+    import dataclasses
+
+    from testkit import ROOT
+
+    from microgrid.config import load_site
+
+    planned = load_site(ROOT / "sites" / "example-camp-2030.toml")
+    resized = resize_site(SITE, 2400.0, 6000.0)
+    assert site_sizing(planned) == (2400.0, 6000.0)
+
+    def plant(site):
+        strip = lambda d: dataclasses.replace(d, modbus=None)  # noqa: E731 - its own ports
+        return ([strip(a) for a in site.pv_arrays], [strip(b) for b in site.batteries],
+                [strip(g) for g in site.gensets], site.location, site.reserve, site.climate, site.optimizer,
+                site.headcount, site.costs, site.logistics)
+    assert plant(planned) == plant(resized)
+    assert planned.name == "malakal-2030"
