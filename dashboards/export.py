@@ -2,7 +2,7 @@
 
 Layout (point Grafana's ``paths.provisioning`` / ``GF_PATHS_PROVISIONING`` at ``DIR/provisioning``)::
 
-    DIR/dashboards/camp-overview.json, camp-generators.json, camp-environment.json
+    DIR/dashboards/camp-overview.json, camp-generators.json, camp-environment.json, mission-overview.json
     DIR/provisioning/datasources/camp-influxdb.yaml
     DIR/provisioning/dashboards/camp-microgrid.yaml   (provider: options.path = dashboards dir)
     DIR/influxdb-v2-dbrp.sh                            (2.x only: the DBRP mapping to create once)
@@ -20,6 +20,7 @@ import yaml
 from dashboards.catalog import all_dashboards
 from dashboards.common import DATASOURCE
 from dashboards.provisioning import InfluxSettings, dashboards_provider_file, datasources_file, dbrp_script
+from microgrid.mission import Mission
 from microgrid.site import Site
 
 
@@ -37,13 +38,13 @@ class ExportResult:
         return (*self.dashboards, self.datasource, self.provider, *self.extras)
 
 
-def dashboard_json(site: Site | None = None) -> dict[str, dict]:
+def dashboard_json(site: Site | None = None, mission: Mission | None = None) -> dict[str, dict]:
     """Every dashboard's JSON model by uid."""
-    return {d.uid: d.to_json(DATASOURCE) for d in all_dashboards(site)}
+    return {d.uid: d.to_json(DATASOURCE) for d in all_dashboards(site, mission)}
 
 
 def export(out: Path, site: Site | None = None, influx: InfluxSettings = InfluxSettings(),
-           dashboards_path: str | None = None) -> ExportResult:
+           dashboards_path: str | None = None, mission: Mission | None = None) -> ExportResult:
     """Write dashboards JSON and provisioning YAML under ``out`` (created if needed).
 
     Parameters
@@ -56,6 +57,8 @@ def export(out: Path, site: Site | None = None, influx: InfluxSettings = InfluxS
     dashboards_path : str, optional
         Where Grafana will see the dashboards directory (e.g. a container mount); default the
         absolute path of ``out/dashboards``.
+    mission : Mission, optional
+        Pre-selects the mission's camps and bakes its target into the mission dashboard.
     """
     out = Path(out)
     dash_dir, ds_dir, prov_dir = (out / "dashboards", out / "provisioning" / "datasources",
@@ -63,7 +66,7 @@ def export(out: Path, site: Site | None = None, influx: InfluxSettings = InfluxS
     for d in (dash_dir, ds_dir, prov_dir):
         d.mkdir(parents=True, exist_ok=True)
     written = []
-    for uid, model in dashboard_json(site).items():
+    for uid, model in dashboard_json(site, mission).items():
         path = dash_dir / f"{uid}.json"
         path.write_text(json.dumps(model, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         written.append(path)
@@ -106,5 +109,6 @@ InfluxDB 2.x serves InfluxQL through its v1 API only for buckets with a DBRP map
  + influx.retention_policy + ''' --bucket-id <id> --default`).
 ''' if v2 else ''}
 The Environment dashboard shows the selected range (default: this month so far) and per-day
-bars; calendar-exact monthly / budget-year figures come from `microgrid report`.
+bars; calendar-exact monthly / budget-year figures come from `microgrid report`. The Mission
+dashboard shows every camp side by side (`microgrid report --mission` for the calendar periods).
 """

@@ -71,8 +71,21 @@ class ValueText:
 
 
 @dataclass(frozen=True)
+class DataLink:
+    """A link on every value of a panel (Grafana data link), e.g. a drill-down to another dashboard;
+    ``url`` may use Grafana's ``${__field.labels.<tag>}`` and ``${__url_time_range}``."""
+
+    title: str
+    url: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"title": self.title, "url": self.url, "targetBlank": False}
+
+
+@dataclass(frozen=True)
 class FieldConfig:
-    """``fieldConfig.defaults`` of a panel: unit, decimals, range, value mappings, thresholds.
+    """``fieldConfig.defaults`` of a panel: unit, decimals, range, value mappings, thresholds,
+    data links.
 
     ``thresholds`` are ``(value, color)`` steps above the base colour ``base_color``.
     """
@@ -84,6 +97,7 @@ class FieldConfig:
     mappings: tuple[ValueText, ...] = ()
     base_color: str = "green"
     thresholds: tuple[tuple[float, str], ...] = ()
+    links: tuple[DataLink, ...] = ()
 
     def to_json(self, custom: Mapping[str, Any], color_by_thresholds: bool = True) -> dict[str, Any]:
         """``fieldConfig``; with thresholds, values take the threshold colours unless
@@ -99,6 +113,8 @@ class FieldConfig:
         for key in ("decimals", "min", "max"):
             if getattr(self, key) is not None:
                 d[key] = getattr(self, key)
+        if self.links:
+            d["links"] = [link.to_json() for link in self.links]
         if self.mappings:
             d["mappings"] = [{"type": "value", "options": {
                 str(m.value): {"text": m.text, "index": i, **({"color": m.color} if m.color else {})}
@@ -195,19 +211,28 @@ class Row:
 
 @dataclass(frozen=True)
 class QueryVariable:
-    """A template variable filled by an InfluxQL query (e.g. the ``$site`` tag values)."""
+    """A template variable filled by an InfluxQL query (e.g. the ``$site`` tag values).
+
+    ``multi`` lets several values be selected (Grafana then writes them as ``(a|b)`` in a regex);
+    ``current`` is the pre-selected value, or values when ``multi``; ``include_all`` offers "All".
+    """
 
     name: str
     label: str
     query: str
-    current: str = ""
+    current: str | tuple[str, ...] = ""
+    multi: bool = False
+    include_all: bool = False
 
     def to_json(self, ds: Datasource) -> dict[str, Any]:
-        current = ({"selected": True, "text": self.current, "value": self.current}
-                   if self.current else {})
+        current: dict[str, Any] = {}
+        if isinstance(self.current, tuple) and self.current:
+            current = {"selected": True, "text": list(self.current), "value": list(self.current)}
+        elif isinstance(self.current, str) and self.current:
+            current = {"selected": True, "text": self.current, "value": self.current}
         return {"type": "query", "name": self.name, "label": self.label,
                 "datasource": ds.to_json(), "query": self.query, "definition": self.query,
-                "refresh": 1, "sort": 1, "multi": False, "includeAll": False,
+                "refresh": 1, "sort": 1, "multi": self.multi, "includeAll": self.include_all,
                 "current": current, "options": [], "hide": 0, "regex": ""}
 
 

@@ -23,6 +23,7 @@ from dashboards.common import DATASOURCE, FOLDER_TITLE, FOLDER_UID
 from dashboards.export import dashboard_json
 from dashboards.provisioning import InfluxSettings, datasource_model
 from microgrid.errors import ConfigError, MicrogridError
+from microgrid.mission import Mission
 from microgrid.site import Site
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ def token_from_env(env: Mapping[str, str] | None = None) -> str:
 
 
 def publish(url: str, site: Site | None = None, influx: InfluxSettings = InfluxSettings(),
-            env: Mapping[str, str] | None = None) -> PublishResult:
+            env: Mapping[str, str] | None = None, mission: Mission | None = None) -> PublishResult:
     """Create or update the folder, the datasource and every dashboard on the Grafana at ``url``.
 
     Parameters
@@ -77,13 +78,15 @@ def publish(url: str, site: Site | None = None, influx: InfluxSettings = InfluxS
         The datasource to create (InfluxDB 1.x or 2.x, InfluxQL).
     env : Mapping[str, str], optional
         Environment for the Grafana token and the InfluxDB secrets (default ``os.environ``).
+    mission : Mission, optional
+        Pre-selects the mission's camps in the mission dashboard.
     """
     env = os.environ if env is None else env
     api = grafana_client(url, token_from_env(env))
     folder = _ensure_folder(api)
     ds = _ensure_datasource(api, datasource_model(influx, resolve_env=env))
     uids = []
-    for uid, model in dashboard_json(site).items():
+    for uid, model in dashboard_json(site, mission).items():
         _call(f"save dashboard {uid}", api.dashboard.update_dashboard,
               {"dashboard": model, "folderUid": FOLDER_UID, "overwrite": True,
                "message": "published by microgrid dashboards publish"})

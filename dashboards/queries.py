@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone
-from typing import Mapping
+from typing import Mapping, Sequence
 
 from microgrid.plant.bucket import BUCKET_MIN
 
@@ -183,6 +183,44 @@ LATEST_BATTERY_SOH_PCT = latest("soh_pct", "battery")
 LATEST_MODULE_TEMP_MAX_C = latest("module_temp_max_c", "battery")
 
 
+# -- the mission: every camp side by side (``$camp``: the mission's site tags, multi-value) ---
+CAMPS = '"site" =~ /^$camp$/'
+CAMP_TAG_VALUES = SITE_TAG_VALUES
+
+
+def per_camp(select: str, measurement: str) -> str:
+    """One value per camp over the selected range (``GROUP BY "site"``)."""
+    return f'SELECT {select} FROM "{measurement}" WHERE {CAMPS} AND $timeFilter GROUP BY "site"'
+
+
+def all_camps(select: str, measurement: str) -> str:
+    """One value for all the selected camps over the range."""
+    return f'SELECT {select} FROM "{measurement}" WHERE {CAMPS} AND $timeFilter'
+
+
+MISSION_RENEWABLE_FRACTION_PCT = all_camps(_RF, "energy")
+MISSION_FUEL_L = all_camps('sum("fuel_l")', "energy")
+MISSION_CO2_T = all_camps('sum("co2_kg") / 1000', "energy")
+MISSION_FUEL_AVOIDED_L = all_camps('sum("diesel_only_fuel_l") - sum("fuel_l")', "energy")
+MISSION_LOAD_KWH = all_camps('sum("load_kwh")', "energy")
+CAMP_RENEWABLE_FRACTION_PCT = per_camp(_RF, "energy")
+CAMP_FUEL_L = per_camp('sum("fuel_l")', "energy")
+CAMP_FUEL_AVOIDED_L = per_camp('sum("diesel_only_fuel_l") - sum("fuel_l")', "energy")
+#: Share of the range each camp has data for (summed bucket coverage / range). [%]
+CAMP_COMPLETENESS_PCT = per_camp(f'sum("coverage_pct") * {BUCKET_MIN * 60} / $__range_s', "energy")
+#: Days of fuel autonomy, the last value in the range (the ``fuel`` measurement: ``autonomy_d``,
+#: written by the fuel-logistics capability, docs/architecture.md §12; no data where not written).
+CAMP_AUTONOMY_D = per_camp('last("autonomy_d")', "fuel")
+_LAST_ALARMS = ('SELECT last("active") AS "active", last("severity") AS "severity", last("value") AS "value" '
+                'FROM "alarm" WHERE ' + CAMPS + ' AND $timeFilter GROUP BY "site", "device", "code"')
+#: Alarms active at the end of the range, per camp: each alarm's (device, code) last state, summed.
+CAMP_ACTIVE_ALARMS = f'SELECT sum("active") AS "active alarms" FROM ({_LAST_ALARMS}) GROUP BY "site"'
+#: Every alarm of the selected camps with its last state in the range (a table).
+ALARMS_TABLE = _LAST_ALARMS
+CAMP_DAILY_RENEWABLE_FRACTION_PCT = (f'SELECT {_RF} FROM "energy" WHERE {CAMPS} AND $timeFilter '
+                                     'GROUP BY time(1d), "site" fill(none)')
+
+
 # -- Grafana's macros ---------------------------------------------------------------------
 def time_filter(start: datetime, end: datetime) -> str:
     """``$timeFilter`` as Grafana renders it for the range [start, end): epoch ms, end inclusive."""
@@ -206,7 +244,7 @@ def interval_text(interval: timedelta) -> str:
 
 
 def render(query: str, start: datetime, end: datetime, interval: timedelta,
-           variables: Mapping[str, str]) -> str:
+           variables: Mapping[str, str | Sequence[str]]) -> str:
     """Expand Grafana's macros in ``query`` for a range, an interval and variable values.
 
     Parameters
@@ -217,15 +255,20 @@ def render(query: str, start: datetime, end: datetime, interval: timedelta,
         The dashboard's time range, aware UTC; ``end`` exclusive.
     interval : timedelta
         What Grafana picked for ``$__interval``.
-    variables : Mapping[str, str]
-        Template variable values; ``site`` is regex-escaped (it is used in ``=~``).
+    variables : Mapping[str, str or sequence of str]
+        Template variable values; ``site`` is regex-escaped (it is used in ``=~``); a sequence is a
+        multi-value variable, written as Grafana writes one in a regex: ``(a|b)``, each escaped.
     """
     out = query.replace("$timeFilter", time_filter(start, end))
     out = out.replace("$__interval", interval_text(interval))
     out = out.replace("$__range_s", str(int((end - start).total_seconds())))
     for name in sorted(variables, key=len, reverse=True):
         value = variables[name]
-        out = out.replace(f"${name}", regex_escape(value) if name == "site" else value)
+        if not isinstance(value, str):
+            text = "(" + "|".join(regex_escape(v) for v in value) + ")"
+        else:
+            text = regex_escape(value) if name == "site" else value
+        out = out.replace(f"${name}", text)
     left = re.findall(r"\$\w+", out)
     if left:
         raise ValueError(f"unrendered variables {left} in query {query!r}")

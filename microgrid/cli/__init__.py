@@ -10,7 +10,7 @@ import sys
 from microgrid.errors import MicrogridError
 
 #: Subcommand modules in microgrid/cli/, in the order `microgrid --help` lists them.
-COMMANDS = ["check_config", "simulate_camp", "dashboards", "report", "plan", "forecast", "poll", "backtest",
+COMMANDS = ["check_config", "simulate_camp", "dashboards", "report", "plan", "forecast", "poll", "backtest", "study",
             "run", "demo", "view"]
 
 

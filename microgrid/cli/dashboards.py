@@ -23,6 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     for c in (ex, pub):
         c.add_argument("--site", metavar="SITE", help="site file (TOML): pre-selects $site and "
                        "bakes headcount and CO2 factor")
+        c.add_argument("--mission", metavar="MISSION", help="mission file (TOML): pre-selects its camps in the "
+                       "mission dashboard and bakes its target")
         c.add_argument("--influx-version", type=int, choices=(1, 2), default=1,
                        help="InfluxDB generation of the datasource (2 = InfluxQL via DBRP)")
         c.add_argument("--influx-url", default="http://localhost:8086",
@@ -40,10 +42,15 @@ def _influx(args: argparse.Namespace):
                           database=args.database, bucket=args.bucket)
 
 
+def _mission(args: argparse.Namespace):
+    from microgrid.mission import load_mission
+    return load_mission(args.mission) if args.mission else None
+
+
 def run_export(args: argparse.Namespace) -> int:
     from dashboards.export import export
     site = load_site(args.site) if args.site else None
-    result = export(args.out, site, _influx(args), args.dashboards_path)
+    result = export(args.out, site, _influx(args), args.dashboards_path, _mission(args))
     for path in result.all:
         print(path)
     return 0
@@ -52,7 +59,7 @@ def run_export(args: argparse.Namespace) -> int:
 def run_publish(args: argparse.Namespace) -> int:
     from dashboards.publish import publish
     site = load_site(args.site) if args.site else None
-    result = publish(args.url, site, _influx(args))
+    result = publish(args.url, site, _influx(args), mission=_mission(args))
     print(f"folder {result.folder}, datasource {result.datasource}, "
           f"dashboards: {', '.join(result.dashboards)}")
     return 0

@@ -12,13 +12,15 @@ from datetime import datetime
 import pandas as pd
 
 from microgrid.errors import HistorianError, ReportError
-from microgrid.reports.period import Period, period_from_range
+from microgrid.mission import Mission
+from microgrid.reports.period import Period, parse_period, period_from_range
 from microgrid.reports.summary import ReportSummary, summarize, time_indexed
 from microgrid.site import Site
 
 ENERGY_FIELDS = ("load_kwh", "pv_kwh", "genset_kwh", "battery_charge_kwh",
                  "battery_discharge_kwh", "curtailed_kwh", "fuel_l", "fuel_estimated_l",
                  "diesel_only_fuel_l", "co2_kg", "coverage_pct")
+Frames = tuple[pd.DataFrame, pd.DataFrame]
 GENSET_FIELDS = ("genset_kwh", "fuel_l", "fuel_estimated_l", "run_h", "below_min_h", "starts",
                  "coverage_pct")
 
@@ -79,3 +81,16 @@ def summarize_range(historian, site: Site, start: datetime, end: datetime,
     period = period_from_range(start, end, site.location.timezone, label)
     energy, gensets = read_report_frames(historian, site, period)
     return summarize(site, period, energy, gensets)
+
+
+def read_mission_frames(historian, mission: Mission, period_text: str) -> dict[str, Frames | ReportError]:
+    """Every camp's roll-ups for the period (in the camp's timezone) from one store, by site name;
+    a camp whose query failed gets the error instead (the mission report flags it)."""
+    out: dict[str, Frames | ReportError] = {}
+    for site in mission.camps:
+        period = parse_period(period_text, site.location.timezone)
+        try:
+            out[site.name] = read_report_frames(historian, site, period)
+        except ReportError as exc:
+            out[site.name] = exc
+    return out

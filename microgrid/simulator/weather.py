@@ -46,7 +46,31 @@ def air_temperature_c(site: Site, times: pd.DatetimeIndex) -> np.ndarray:
 
 
 def weather(site: Site, times: pd.DatetimeIndex, seed: int) -> pd.DataFrame:
-    """Horizontal irradiance and air temperature at ``times``.
+    """Horizontal irradiance and air temperature at ``times``: the seeded clear-sky index and
+    the site's air temperature through :func:`sky`.
+
+    Returns
+    -------
+    pd.DataFrame
+        As :func:`sky`.
+    """
+    return sky(site, times, clear_sky_index(site, times, seed), air_temperature_c(site, times))
+
+
+def sky(site: Site, times: pd.DatetimeIndex, csi: np.ndarray, temp_air_c: np.ndarray) -> pd.DataFrame:
+    """Irradiance at ``times`` for a clear-sky index: pvlib's clear sky at the site times ``csi``,
+    split into beam and diffuse (Erbs). The one sky model of the virtual camp, whether the index
+    is the seeded cloud process or comes from a weather file.
+
+    Parameters
+    ----------
+    site : Site
+    times : pd.DatetimeIndex
+        Aware instants.
+    csi : array
+        Clear-sky index at ``times``. [-]
+    temp_air_c : array
+        Air temperature at ``times``. [°C]
 
     Returns
     -------
@@ -55,14 +79,7 @@ def weather(site: Site, times: pd.DatetimeIndex, seed: int) -> pd.DataFrame:
         ``zenith_deg``, ``azimuth_deg`` (apparent zenith and azimuth) [°], ``dni_extra_wm2``,
         ``temp_air_c`` [°C].
     """
-    loc = site.location
-    location = pvlib.location.Location(loc.latitude, loc.longitude, tz="UTC", altitude=loc.altitude_m)
-    with warnings.catch_warnings():  # pvlib 0.16 on pandas 3 warns about its own dayofyear use
-        warnings.simplefilter("ignore", getattr(pd.errors, "Pandas4Warning", FutureWarning))
-        solpos = location.get_solarposition(times)
-        clear = location.get_clearsky(times, model="ineichen", solar_position=solpos)
-        dni_extra = np.asarray(pvlib.irradiance.get_extra_radiation(times), float)
-    csi = clear_sky_index(site, times, seed)
+    solpos, clear, dni_extra = _clear_sky(site, times)
     ghi = clear["ghi"].to_numpy() * csi
     zenith = solpos["zenith"].to_numpy()
     split = pvlib.irradiance.erbs(ghi, zenith, np.asarray(times.day_of_year, float))
@@ -76,8 +93,24 @@ def weather(site: Site, times: pd.DatetimeIndex, seed: int) -> pd.DataFrame:
         "zenith_deg": solpos["apparent_zenith"].to_numpy(),
         "azimuth_deg": solpos["azimuth"].to_numpy(),
         "dni_extra_wm2": dni_extra,
-        "temp_air_c": air_temperature_c(site, times),
+        "temp_air_c": np.asarray(temp_air_c, float),
     }, index=times)
+
+
+def clear_sky_ghi_wm2(site: Site, times: pd.DatetimeIndex) -> np.ndarray:
+    """pvlib's clear-sky GHI at the site (Ineichen, Linke turbidity climatology). [W/m²]"""
+    return _clear_sky(site, times)[1]["ghi"].to_numpy()
+
+
+def _clear_sky(site: Site, times: pd.DatetimeIndex) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+    loc = site.location
+    location = pvlib.location.Location(loc.latitude, loc.longitude, tz="UTC", altitude=loc.altitude_m)
+    with warnings.catch_warnings():  # pvlib 0.16 on pandas 3 warns about its own dayofyear use
+        warnings.simplefilter("ignore", getattr(pd.errors, "Pandas4Warning", FutureWarning))
+        solpos = location.get_solarposition(times)
+        clear = location.get_clearsky(times, model="ineichen", solar_position=solpos)
+        dni_extra = np.asarray(pvlib.irradiance.get_extra_radiation(times), float)
+    return solpos, clear, dni_extra
 
 
 def pv_ac_kw(array: PvArray, wx: pd.DataFrame) -> np.ndarray:

@@ -27,7 +27,7 @@ DATASOURCE_KEYS = {"name", "type", "access", "orgId", "uid", "url", "user", "dat
                    "secureJsonData", "version", "editable"}
 PROVIDER_KEYS = {"name", "orgId", "folder", "folderUid", "type", "disableDeletion",
                  "updateIntervalSeconds", "allowUiUpdates", "options"}
-KNOWN_UNITS = {"percent", "kwatt", "kwatth", "litre", "litreh", "masst", "masskg", "h", "s",
+KNOWN_UNITS = {"percent", "kwatt", "kwatth", "litre", "litreh", "masst", "masskg", "h", "s", "d",
                "short", "none", "hertz", "volt", "amp", "celsius", "pressurekpa", "kvoltampreact"}
 
 
@@ -47,9 +47,9 @@ def _overlap(a: dict, b: dict) -> bool:
             and a["y"] < b["y"] + b["h"] and b["y"] < a["y"] + a["h"])
 
 
-def test_export_writes_four_dashboards_and_provisioning(exported):
+def test_export_writes_the_camp_and_mission_dashboards_and_provisioning(exported):
     assert set(_dashboards(exported)) == {"camp-overview", "camp-generators", "camp-environment",
-                                          "camp-plant-health"}
+                                          "camp-plant-health", "mission-overview"}
     assert (exported / "provisioning" / "datasources" / "camp-influxdb.yaml").is_file()
     assert (exported / "provisioning" / "dashboards" / "camp-microgrid.yaml").is_file()
 
@@ -78,7 +78,8 @@ def test_every_panel_has_a_unit_and_influxql_targets_on_the_datasource(exported)
             for t in p["targets"]:
                 assert t["datasource"]["uid"] == DATASOURCE.uid
                 assert t["rawQuery"] is True and t["query"].startswith("SELECT ")
-                assert "$timeFilter" in t["query"] and '"site" =~ /^$site$/' in t["query"]
+                camps = '"site" =~ /^$camp$/' if uid == "mission-overview" else '"site" =~ /^$site$/'
+                assert "$timeFilter" in t["query"] and camps in t["query"]
                 assert t["resultFormat"] in ("time_series", "table")
 
 

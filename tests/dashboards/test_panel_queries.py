@@ -6,7 +6,8 @@ rendered the way Grafana renders it (``$timeFilter`` as epoch-ms bounds, ``$__in
 ``$__range_s``, ``$site`` regex-escaped, the constant variables) and sent to ``/query``. A target that
 errors or returns nothing fails. Range figures must equal the
 report's (:func:`microgrid.reports.summary.summarize` over the same roll-ups), and every stat /
-bar-gauge target must have an expected value here — a new panel is tested automatically.
+bar-gauge target must have an expected value here — a new panel is tested automatically. (The mission
+dashboard, every camp side by side, has its own: ``test_mission_dashboard.py``.)
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import requests
 from testkit import example_camp
 
 from dashboards import queries as q
-from dashboards.catalog import all_dashboards
+from dashboards.catalog import camp_dashboards
 from dashboards.model import ConstantVariable, Panel
 from microgrid.accounting import EnergyRollup, camp_totals
 from microgrid.readings import Reading
@@ -34,7 +35,7 @@ SITE, SIM = example_camp()
 START = datetime(2026, 10, 1, tzinfo=timezone.utc)
 END = START + timedelta(days=1)
 INTERVAL = timedelta(minutes=15)
-DASHBOARDS = all_dashboards(SITE)
+DASHBOARDS = camp_dashboards(SITE)
 
 
 # -- the known day ------------------------------------------------------------------------

@@ -177,7 +177,7 @@ def test_publish_creates_folder_datasource_and_dashboards(grafana):
     assert list(state.folders) == ["camp-microgrid"]
     assert list(state.datasources) == ["camp-influxdb"]
     assert sorted(state.dashboards) == ["camp-environment", "camp-generators", "camp-overview",
-                                        "camp-plant-health"]
+                                        "camp-plant-health", "mission-overview"]
     ds = state.datasources["camp-influxdb"]
     assert ds["type"] == "influxdb" and ds["jsonData"]["httpHeaderName1"] == "Authorization"
     assert ds["secureJsonData"]["httpHeaderValue1"] == "Token influx-tok"

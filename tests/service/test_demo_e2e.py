@@ -99,3 +99,38 @@ def test_demo_writes_report_and_dashboards(demo):
                                             "camp-plant-health"]
     assert all(json.loads(d.read_text())["panels"] for d in dashboards)
     assert (r.out / "grafana" / "provisioning" / "datasources").is_dir()
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_mission_report_on_the_demo_store(demo, tmp_path, capsys):
+    """`microgrid report --mission` on the embedded store after the demo: the camp the demo ran is
+    its own report's row, the other camps of the example mission are flagged, never zero."""
+    import csv
+
+    from microgrid.cli import main
+
+    site, r = demo
+    mission = EXAMPLE_SITE.parents[1] / "missions" / "example-mission.toml"
+    assert main(["report", "--mission", str(mission), "--period", "2026-11", "--store", r.store,
+                 "--out", str(tmp_path / "mission.csv")]) == 0
+    assert main(["report", "--site", str(EXAMPLE_SITE), "--period", "2026-11", "--store", r.store,
+                 "--out", str(tmp_path / "camp.csv")]) == 0
+    out = capsys.readouterr().out
+    assert "mission UNMISS 2026-11" in out and "bor: no data in 2026-11" in out
+
+    def read(path):
+        with path.open(newline="") as fh:
+            return list(csv.DictReader(fh))
+    mission_rows, camp_rows = read(tmp_path / "mission.csv"), read(tmp_path / "camp.csv")
+    camp = {(row["section"], row["metric"]): row["value"] for row in camp_rows if row["item"] == ""}
+    by_camp = {(row["camp"], row["metric"]): row["value"] for row in mission_rows if row["section"] == "camp"}
+    figures = {(row["section"], row["metric"]): row["value"] for row in mission_rows if row["section"] != "camp"}
+    for section, metric in (("energy", "load_kwh"), ("energy", "pv_kwh"), ("energy", "genset_kwh"),
+                            ("diesel", "fuel_l"), ("emissions", "co2_t"), ("avoided", "fuel_avoided_l"),
+                            ("renewables", "renewable_fraction_pct")):
+        assert by_camp[(site.name, metric)] == camp[(section, metric)], metric
+        assert figures[(section, metric)] == camp[(section, metric)], metric  # the only camp with data
+    assert float(camp[("diesel", "fuel_l")]) > 0
+    for other in ("bor",):
+        assert by_camp[(other, "fuel_l")] == "" and by_camp[(other, "flag")] == "no data in 2026-11"
