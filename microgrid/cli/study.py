@@ -144,11 +144,11 @@ def _conditions(args: argparse.Namespace, site: Site, sim: SimulatorSettings,
     weather: pd.DataFrame | None = None
     context: list[str] = []
     if args.load_from:
-        from microgrid.cli.report import open_store
+        from microgrid.cli.stores import open_reader
         from microgrid.study.measured import measured_load_kw
         first = options.start - timedelta(days=WARMUP_DAYS + options.spinup_days + 1)
         last = options.start + timedelta(days=options.days + 3)
-        store = open_store(args.load_from)
+        store = open_reader(args.load_from)
         try:
             load = measured_load_kw(store, site, first, last, args.load_from)
         finally:
