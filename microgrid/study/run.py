@@ -143,8 +143,8 @@ def _write(req: StudyRequest, report: StudyReport) -> dict[str, Path]:
                f"{o.forecast} forecasts, re-plan every {o.replan_every_min:g} min over {o.horizon_h:g} h, "
                f"MIP gap {100 * o.mip_rel_gap:g} %, solve time limit {o.time_limit_s:g} s", *req.context,
                f"target: {req.target_pct:g} % renewable; {len(report.outcomes)} combinations, "
-               f"{len(report.run.records) + len(report.run.failures)} tasks ({report.run.cached} from the cache) "
-               f"on {report.run.workers} Dask worker(s) ({req.scheduler})"]
+               f"{len(report.run.records) + len(report.run.failures)} tasks ({report.run.cached} from the cache)"
+               + (f" on {report.run.workers} Dask worker(s) ({req.scheduler})" if report.run.workers else "")]
     paths["html"] = write_study_html(out / "study.html", f"Sizing study - {req.site.name}", context,
                                      report.outcomes, req.target_pct, report.answer)
     failures = out / "failures.csv"
