@@ -22,10 +22,12 @@ from microgrid.site import (
     DRY_RUN,
     Battery,
     Climate,
+    Costs,
     ForecastSettings,
     Genset,
     LoadMeter,
     Location,
+    Logistics,
     ModbusEndpoint,
     OptimizerSettings,
     PvArray,
@@ -135,9 +137,13 @@ OPTIMIZER = {"horizon_h": num(1, 24 * 14, 48.0), "step_min": Key(int, 15, 1, 60)
              "curtail_penalty_l_per_kwh": num(0, 10, 0.0001),
              "reserve_shortfall_penalty_l_per_kwh": num(0, 1e4, 2.0),
              "hourly_horizon_h": Key((int, float), None, 0, 24 * 14)}
+COSTS = {"pv_usd_per_kwp": num(0, 1e5), "battery_usd_per_kwh": num(0, 1e5),
+         "diesel_usd_per_l": num(0, 100, low_open=True)}
+LOGISTICS = {"tanker_size_l": num(0, 1e6, low_open=True)}
 TOP = {"site": Key(dict), "reserve": Key(dict, None), "pv": Key(list, ()),
        "battery": Key(list, ()), "genset": Key(list, ()), "load_meter": Key(list, ()),
        "climate": Key(dict, None), "forecast": Key(dict, None), "optimizer": Key(dict, None),
+       "costs": Key(dict, None), "logistics": Key(dict, None),
        # the virtual camp's knobs: validated by microgrid.simulator.settings, not part of Site
        "simulator": Key(dict, None)}
 
@@ -256,6 +262,9 @@ def site_from_dict(raw: dict[str, Any], path: str = "<site>") -> Site:
         forecast=ForecastSettings(**floats(r.table(top["forecast"] or {}, FORECAST, "forecast"))),
         optimizer=OptimizerSettings(**floats(
             r.table(top["optimizer"] or {}, OPTIMIZER, "optimizer"), keep=("step_min",))),
+        costs=None if top["costs"] is None else Costs(**floats(r.table(top["costs"], COSTS, "costs"))),
+        logistics=(None if top["logistics"] is None
+                   else Logistics(**floats(r.table(top["logistics"], LOGISTICS, "logistics")))),
         source=path)
     _cross_checks(r, site)
     return site
@@ -347,3 +356,28 @@ def _cross_checks(r: TableReader, site: Site) -> None:
                      f"must be between fine_horizon_h ({opt.fine_horizon_h:g}) and horizon_h ({opt.horizon_h:g})")
     if 60 % opt.step_min:
         raise r.fail("optimizer.step_min", "must divide 60 (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60)")
+
+
+def require_costs(site: Site, needed_for: str) -> Costs:
+    """The site's ``[costs]``, or a :class:`ConfigError` naming the file and the table.
+
+    Parameters
+    ----------
+    site : Site
+    needed_for : str
+        What needs them, for the message (e.g. ``"microgrid study"``).
+    """
+    if site.costs is None:
+        raise ConfigError(f"{needed_for} needs the site's costs: add a [costs] table with "
+                          f"{', '.join(COSTS)} (see sites/example-camp.toml)",
+                          path=site.source or None, key="costs")
+    return site.costs
+
+
+def require_logistics(site: Site, needed_for: str) -> Logistics:
+    """The site's ``[logistics]``, or a :class:`ConfigError` naming the file and the table."""
+    if site.logistics is None:
+        raise ConfigError(f"{needed_for} needs the site's tanker size: add a [logistics] table with "
+                          f"{', '.join(LOGISTICS)} (see sites/example-camp.toml)",
+                          path=site.source or None, key="logistics")
+    return site.logistics

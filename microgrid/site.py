@@ -223,6 +223,23 @@ class ForecastSettings:
 
 
 @dataclass(frozen=True)
+class Costs:
+    """What building and running the camp's plant costs: the inputs of sizing studies
+    (docs/architecture.md §13)."""
+
+    pv_usd_per_kwp: float  #: installed PV, per kWp DC. [USD/kWp]
+    battery_usd_per_kwh: float  #: installed battery, per kWh of usable capacity. [USD/kWh]
+    diesel_usd_per_l: float  #: diesel delivered to the camp (fuel, transport, escort). [USD/L]
+
+
+@dataclass(frozen=True)
+class Logistics:
+    """How diesel reaches the camp (docs/architecture.md §12, §13)."""
+
+    tanker_size_l: float  #: litres one tanker (one convoy delivery) brings. [L]
+
+
+@dataclass(frozen=True)
 class OptimizerSettings:
     horizon_h: float  #: planning horizon. [h]
     step_min: int  #: fine step. [min]
@@ -256,6 +273,8 @@ class Site:
     climate: Climate
     optimizer: OptimizerSettings
     forecast: ForecastSettings = field(default_factory=ForecastSettings)
+    costs: Costs | None = None  #: ``[costs]``; None when the site file has none
+    logistics: Logistics | None = None  #: ``[logistics]``; None when the site file has none
     source: str = field(default="", compare=False)  #: file the site was loaded from
 
     @property

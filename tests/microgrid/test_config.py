@@ -81,6 +81,12 @@ def test_defaults_fill_optional_tables():
     (lambda r: r["optimizer"].__setitem__("step_min", 7), "optimizer.step_min", "divide 60"),
     (lambda r: r["optimizer"].__setitem__("hourly_horizon_h", 6), "optimizer.hourly_horizon_h",
      "must be between fine_horizon_h (12) and horizon_h (48)"),
+    (lambda r: r["costs"].__setitem__("diesel_usd_per_l", 0), "costs.diesel_usd_per_l", "must be > 0"),
+    (lambda r: r["costs"].__setitem__("pv_usd_per_kw", 900), "costs.pv_usd_per_kw",
+     "did you mean 'pv_usd_per_kwp'"),
+    (lambda r: r["costs"].pop("battery_usd_per_kwh"), "costs.battery_usd_per_kwh", "is required"),
+    (lambda r: r["logistics"].__setitem__("tanker_size_l", -5), "logistics.tanker_size_l", "must be > 0"),
+    (lambda r: r["logistics"].__setitem__("tanker_l", 5), "logistics.tanker_l", "did you mean 'tanker_size_l'"),
 ])
 def test_bad_values_name_the_key(mutate, key, words):
     raw = example_raw()
@@ -91,6 +97,28 @@ def test_bad_values_name_the_key(mutate, key, words):
     assert err.value.path == "camp.toml"
     assert words in str(err.value)
     assert str(err.value).startswith(f"camp.toml: {key}: ")
+
+
+def test_costs_and_logistics_are_read_once():
+    site = load_site(EXAMPLE)
+    assert (site.costs.pv_usd_per_kwp, site.costs.battery_usd_per_kwh, site.costs.diesel_usd_per_l) == (
+        1000.0, 450.0, 1.5)
+    assert site.logistics.tanker_size_l == 30000.0
+
+
+def test_costs_and_logistics_are_optional_but_required_by_who_needs_them():
+    from microgrid.config import require_costs, require_logistics
+
+    raw = example_raw()
+    del raw["costs"], raw["logistics"]
+    site = site_from_dict(raw, "camp.toml")
+    assert site.costs is None and site.logistics is None
+    with pytest.raises(ConfigError) as err:
+        require_costs(site, "microgrid study")
+    assert str(err.value).startswith("camp.toml: costs: microgrid study needs the site's costs")
+    assert "pv_usd_per_kwp, battery_usd_per_kwh, diesel_usd_per_l" in str(err.value)
+    with pytest.raises(ConfigError, match=r"camp\.toml: logistics: .*tanker_size_l"):
+        require_logistics(site, "convoys avoided")
 
 
 def test_bool_is_not_a_number():
