@@ -79,10 +79,7 @@ def demo_site(site: Site, poll_interval_s: float) -> Site:
         m = dataclasses.replace(device.modbus, host="127.0.0.1", port=free_port(),
                                 poll_interval_s=poll_interval_s, timeout_s=2.0)
         return dataclasses.replace(device, modbus=m)
-    return dataclasses.replace(
-        site, control_mode=ENABLED, pv_arrays=tuple(map(moved, site.pv_arrays)),
-        batteries=tuple(map(moved, site.batteries)), gensets=tuple(map(moved, site.gensets)),
-        load_meters=tuple(map(moved, site.load_meters)))
+    return dataclasses.replace(site.with_devices(moved), control_mode=ENABLED)
 
 
 def camp_past(conditions: SyntheticConditions, start: datetime, days: float = 14.0) -> pd.DataFrame:
