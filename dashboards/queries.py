@@ -183,6 +183,28 @@ LATEST_BATTERY_SOH_PCT = latest("soh_pct", "battery")
 LATEST_MODULE_TEMP_MAX_C = latest("module_temp_max_c", "battery")
 
 
+# -- fuel logistics and alarms (docs/architecture.md §12) ----------------------------------
+#: Written once a minute by the service's fuel ledger (measurement ``fuel``).
+FUEL_STOCK_L = total('last("stock_l")', "fuel")
+FUEL_AUTONOMY_DAYS = total('last("autonomy_days")', "fuel")
+FUEL_PLANNED_BURN_L_PER_DAY = total('last("planned_burn_l_per_day")', "fuel")
+FUEL_BURN_L_PER_DAY = total('last("burn_l_per_day")', "fuel")
+FUEL_UNEXPLAINED_LOSS_L = total('last("unexplained_loss_l")', "fuel")
+#: Deliveries found by the fuel balance (measurement ``fuel_delivery``, one point each).
+FUEL_DELIVERED_L = total('sum("delivered_l")', "fuel_delivery")
+FUEL_DELIVERIES = total('count("delivered_l")', "fuel_delivery")
+#: Litres avoided against the diesel-only camp, in tanker loads (``$tanker_size_l``).
+CONVOYS_AVOIDED = total('(sum("diesel_only_fuel_l") - sum("fuel_l")) / $tanker_size_l', "energy")
+FUEL_STOCK_SERIES_L = over_time('mean("stock_l") AS "Diesel on site"', "fuel")
+FUEL_AUTONOMY_SERIES_DAYS = over_time('mean("autonomy_days") AS "Days of autonomy"', "fuel")
+DAILY_DELIVERED_L = (f'SELECT sum("delivered_l") AS "Delivered" FROM "fuel_delivery" {WHERE} '
+                     'GROUP BY time(1d) fill(none)')
+#: Alarms active now (the last state of each device and code in the range).
+ALARMS_ACTIVE = (f'SELECT sum("last") FROM (SELECT last("active") FROM "alarm" {WHERE} '
+                 'GROUP BY "device", "code")')
+ALARMS_SERIES = over_time('max("active")', "alarm", "device", "code")
+
+
 # -- Grafana's macros ---------------------------------------------------------------------
 def time_filter(start: datetime, end: datetime) -> str:
     """``$timeFilter`` as Grafana renders it for the range [start, end): epoch ms, end inclusive."""
