@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 __all__ = ["DELIVERY_MIN_TOLERANCES", "ESTIMATED_BURN_UNCERTAINTY", "RISE_WINDOW_S", "SETTLE_S",
            "Delivery", "FuelSeries", "Loss", "deliveries", "unexplained_loss"]
@@ -72,7 +73,8 @@ class Delivery:
     Attributes
     ----------
     start_s, end_s : float
-        When the balance began to rise and when it had settled. [s since the epoch]
+        When the balance began to rise and when it reached its new level (within the gauges'
+        tolerance): the pumping. [s since the epoch]
     litres : float
         Delivered. [L]
     """
@@ -127,7 +129,7 @@ def deliveries(fs: FuelSeries, rise_window_s: float = RISE_WINDOW_S) -> tuple[li
         return [], None
     min_rise = DELIVERY_MIN_TOLERANCES * fs.tolerance_l
     first = np.searchsorted(t, t - rise_window_s, side="left")
-    rise = np.array([a[i] - a[first[i]:i + 1].min() for i in range(n)])
+    rise = a - _rolling_min(t, a, rise_window_s)
     marked = np.flatnonzero(rise > min_rise)
     out: list[Delivery] = []
     under_way: float | None = None
@@ -142,8 +144,15 @@ def deliveries(fs: FuelSeries, rise_window_s: float = RISE_WINDOW_S) -> tuple[li
         after = _median(a, t, float(t[e]) - SETTLE_S, float(t[e]))
         if before is None or after is None or after - before <= min_rise:
             continue
-        out.append(Delivery(start, float(t[e]), after - before))
+        settled = s + int(np.flatnonzero(a[s:e + 1] >= after - fs.tolerance_l)[0])  # the pump stopped
+        out.append(Delivery(start, float(t[settled]), after - before))
     return out, under_way
+
+
+def _rolling_min(t: np.ndarray, a: np.ndarray, window_s: float) -> np.ndarray:
+    """The minimum of ``a`` over ``[t_i - window_s, t_i]`` for every sample (O(n))."""
+    index = pd.to_datetime(t, unit="s")
+    return pd.Series(a, index=index).rolling(pd.Timedelta(seconds=window_s), closed="both").min().to_numpy()
 
 
 def _runs(marked: np.ndarray, t: np.ndarray, gap_s: float) -> list[tuple[int, int]]:
@@ -161,7 +170,8 @@ def unexplained_loss(fs: FuelSeries, window_s: float, found: list[Delivery] | No
                      under_way_s: float | None = None) -> Loss | None:
     """Diesel gone over the last ``window_s`` that the gensets did not burn.
 
-    None while the history is shorter than the window or a delivery is under way in it.
+    None while the history is shorter than the window or a delivery is under way (one that began
+    before the window reaches into it too), or the window's ends fall inside a delivery.
 
     Parameters
     ----------
@@ -178,7 +188,7 @@ def unexplained_loss(fs: FuelSeries, window_s: float, found: list[Delivery] | No
         found, under_way_s = deliveries(fs)
     end = float(t[-1])
     start = end - window_s
-    if under_way_s is not None and under_way_s >= start - SETTLE_S:
+    if under_way_s is not None:  # it runs up to now, whenever it started: no balance yet
         return None
     adjusted = fs.balance_l.copy()
     keep = np.ones(len(t), dtype=bool)
