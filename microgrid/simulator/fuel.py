@@ -63,6 +63,7 @@ class FuelDepot:
     deliveries: list[DeliveryRecord] = field(init=False, default_factory=list)
     refills: dict[str, int] = field(init=False)
     leaked_l: float = field(init=False, default=0.0)
+    _noise: dict[tuple[str, int], float] = field(init=False, default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self.day_l = {g.name: g.tank_l for g in self.site.gensets}
@@ -140,8 +141,12 @@ class FuelDepot:
         noise = self.sim.fuel_gauge_noise_l
         if noise > 0:
             minute = int(t.timestamp() // 60)
-            rng = np.random.default_rng([self.seed & 0xFFFFFFFF, minute & 0xFFFFFFFF, _stable(tank)])
-            reading = self.bulk_l[tank] + float(rng.normal(0.0, noise))
+            key = (tank, minute)
+            if key not in self._noise:
+                rng = np.random.default_rng([self.seed & 0xFFFFFFFF, minute & 0xFFFFFFFF, _stable(tank)])
+                self._noise = {k: v for k, v in self._noise.items() if k[1] >= minute - 1}
+                self._noise[key] = float(rng.normal(0.0, noise))
+            reading = self.bulk_l[tank] + self._noise[key]
         else:
             reading = self.bulk_l[tank]
         return min(max(reading, 0.0), self._tank(tank).capacity_l)

@@ -22,6 +22,7 @@ Codes are ``<alarm_source>_<name>`` in lower case (``sunspec_over_temp``,
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from telemetry.alarms.engine import SEVERITY_CRITICAL, SEVERITY_INFO, SEVERITY_WARNING, Condition
@@ -44,9 +45,17 @@ def alarm_code(profile: Profile, name: str) -> str:
     return f"{profile.alarm_source or profile.name}_{slug}"
 
 
-def alarm_points(profile: Profile) -> list[tuple[Point, AlarmMap]]:
+@lru_cache(maxsize=None)
+def alarm_points(profile: Profile) -> tuple[tuple[Point, AlarmMap], ...]:
     """The profile's points that carry alarms."""
-    return [(p, p.alarm) for p in profile.points if p.alarm is not None and p.access != "W"]
+    return tuple((p, p.alarm) for p in profile.points if p.alarm is not None and p.access != "W")
+
+
+@lru_cache(maxsize=None)
+def _codes(profile: Profile) -> tuple[tuple[Point, AlarmMap, dict[str, tuple[int, str]]], ...]:
+    """Each alarm point with ``{code: (bit/value/nibble, name)}`` (computed once per profile)."""
+    return tuple((p, amap, {alarm_code(profile, name): (key, name) for key, name in amap.names})
+                 for p, amap in alarm_points(profile))
 
 
 def _bit_severity(amap: AlarmMap, bit: int, name: str) -> int:
@@ -110,8 +119,7 @@ def encode_alarms(profile: Profile, active: Mapping[str, int]) -> dict[str, int]
         ignored. Every alarm point is served, with no alarm where none is active.
     """
     out: dict[str, int] = {}
-    for p, amap in alarm_points(profile):
-        codes = {alarm_code(profile, name): (key, name) for key, name in amap.names}
+    for p, amap, codes in _codes(profile):
         mine = {codes[c]: sev for c, sev in active.items() if c in codes}
         if amap.kind == "bits":
             out[p.field] = sum(1 << key for (key, _), _sev in mine.items())

@@ -240,7 +240,7 @@ HEALTH = {
                "voltage_l1_l2_v", "current_l1_a", "load_pct"),
     "load_meter": ("frequency_hz", "voltage_l1_l2_v", "voltage_l3_l1_v", "current_l3_a",
                    "power_factor", "reactive_power_kvar"),
-    "fuel_tank": ("volume_l", "level_pct", "gauge_status"),  # the bulk tank's gauge, not health
+    "fuel_tank": ("volume_l", "level_pct", "capacity_l"),  # the bulk tank's gauge (its status: an alarm)
 }
 
 
