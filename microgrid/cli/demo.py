@@ -140,8 +140,31 @@ def summary_text(r: DemoResult, wall_s: float) -> str:
     for g in s.gensets:
         lines.append(f"    {g.name:<8} {g.run_h:5.1f} h run, {g.starts:.0f} starts, "
                      f"{g.below_min_h:.1f} h below minimum load, {g.fuel_l:.0f} L")
+    lines += fuel_lines(r)
     lines.append(f"  data completeness {s.completeness_pct:.1f} %; store {r.store}")
     return "\n".join(lines)
+
+
+def fuel_lines(r: DemoResult) -> list[str]:
+    """Fuel on site, days of autonomy, deliveries, convoys avoided and the alarms raised."""
+    f, s = r.fuel, r.summary
+    if f is None or f.stock is None:
+        return ["  fuel on site           not known (no tank gauge answered)"]
+    tanks = ", ".join(f"{name} {litres:,.0f} L" for name, litres in f.stock.by_tank_l.items())
+    basis = (f"the plan's {f.planned_burn_l_per_day:,.0f} L/d" if f.planned_burn_l_per_day is not None
+             else "the measured burn" if f.burn_l_per_day is not None else "")
+    days = "not known" if f.autonomy_days is None else f"{f.autonomy_days:.1f} days"
+    lines = [f"  fuel on site           {f.stock.stock_l:8,.0f} L  (± {f.stock.tolerance_l:,.0f} L: {tanks})",
+             f"  days of autonomy       {days} at {basis}" if basis else f"  days of autonomy       {days}"]
+    found = "; ".join(f"{t:%Y-%m-%d %H:%M} UTC {litres:,.0f} L" for t, litres in r.deliveries) or "none"
+    lines.append(f"  deliveries             {len(r.deliveries)}: {found} (the tankers brought "
+                 f"{r.delivered_truth_l:,.0f} L)")
+    if s.convoys_avoided is not None and s.tanker_size_l:
+        lines.append(f"  convoys avoided        {s.convoys_avoided:8.2f}    ({s.fuel_avoided_l:,.0f} L "
+                     f"avoided vs diesel-only / {s.tanker_size_l:,.0f} L per tanker)")
+    raised = ", ".join(f"{d} {c}" for d, c in r.alarms_raised) or "none"
+    lines.append(f"  alarms raised          {raised}")
+    return lines
 
 
 def write_outputs(site, r: DemoResult) -> None:

@@ -12,6 +12,7 @@ from datetime import datetime
 import pandas as pd
 
 from microgrid.errors import HistorianError, ReportError
+from microgrid.reports.fuel_logistics import with_fuel_logistics
 from microgrid.reports.period import Period, period_from_range
 from microgrid.reports.summary import ReportSummary, summarize, time_indexed
 from microgrid.site import Site
@@ -78,4 +79,4 @@ def summarize_range(historian, site: Site, start: datetime, end: datetime,
     """
     period = period_from_range(start, end, site.location.timezone, label)
     energy, gensets = read_report_frames(historian, site, period)
-    return summarize(site, period, energy, gensets)
+    return with_fuel_logistics(historian, site, period, summarize(site, period, energy, gensets))
