@@ -7,7 +7,7 @@ the report of the range. Screenshots at desktop and phone widths go to ``build/s
 from __future__ import annotations
 
 import urllib.request
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from web_testkit import ViewServer, read_page, screenshot, wait_until
@@ -31,14 +31,25 @@ def summary_of(spec: str, site, view) -> ReportSummary:
         return summarize_range(h, site, start, end)
 
 
-def check_page(view, summary: ReportSummary, site) -> None:
+def ledger_autonomy_days(spec: str, site, view) -> float:
+    """The service's last days-of-autonomy figure at the page's end, read apart from the page."""
+    end = datetime.fromisoformat(view.end)
+    with open_historian(spec, readonly=True) as h:
+        df = h.query("fuel", ["autonomy_days"], end - timedelta(hours=1), end + timedelta(seconds=1),
+                     tags={"site": site.name})
+    return float(df["autonomy_days"].dropna().iloc[-1])
+
+
+def check_page(view, summary: ReportSummary, site, autonomy_days: float) -> None:
     for key, unit in REPORT_FIGURES:
         value, text = view.figures[key]
         expected = getattr(summary, key)
         assert expected is not None and float(value) == expected, (key, value, expected)
         assert text.startswith(display(expected, unit)), (key, text)
-    # no tanks, no alarm evaluation yet: not known, and said so (never 0)
-    assert view.figures["fuel_autonomy_days"][0] == "" and view.figures["fuel_autonomy_days"][1].startswith(DASH)
+    # the service's fuel ledger: its last days of autonomy (docs/architecture.md §12)
+    value, text = view.figures["fuel_autonomy_days"]
+    assert 0 < autonomy_days < 100 and float(value) == autonomy_days and text.startswith(display(autonomy_days, "d"))
+    # the demo day raises no alarm, so the store holds none: not known, and said so (never 0)
     assert view.figures["active_alarms"][0] == "" and view.figures["active_alarms"][1].startswith(DASH)
     charts = view.charts
     assert all(charts["power"][s] > 0 for s in ("load", "pv", "genset", "battery")), charts["power"]
@@ -55,7 +66,7 @@ def test_page_on_the_demo_sqlite_store(chromium, demo_store, site, tmp_path):
     try:
         chromium.get(view_server.url)
         view = read_page(chromium)
-        check_page(view, summary_of(spec, site, view), site)
+        check_page(view, summary_of(spec, site, view), site, ledger_autonomy_days(spec, site, view))
         # the live part refreshes in place: no reload (a marker set in the page survives)
         chromium.execute_script("window.notReloaded = 42;")
         wait_until(lambda: int(chromium.execute_script(
@@ -89,7 +100,7 @@ def test_page_on_a_real_influxd(chromium, influx_demo, demo_store, site, tmp_pat
     try:
         chromium.get(view_server.url)
         view = read_page(chromium)
-        check_page(view, summary_of(influx_demo, site, view), site)
+        check_page(view, summary_of(influx_demo, site, view), site, ledger_autonomy_days(influx_demo, site, view))
         # the same day on the embedded store gives the same figures
         on_sqlite = summary_of(f"sqlite:///{demo_store}", site, view)
         for key, _ in REPORT_FIGURES:
