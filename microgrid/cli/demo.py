@@ -20,6 +20,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from microgrid.cli.simulate_camp import with_leak
 from microgrid.cli.view import announce, open_reader, parse_addr, serve_page
 from microgrid.demo import DemoOptions, DemoResult, run_demo
 from microgrid.errors import ConfigError
@@ -47,6 +48,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--influx-url", metavar="SPEC",
                    help="stream into InfluxDB instead of SQLite, e.g. influx1://127.0.0.1:8086/microgrid "
                    "or influx2://127.0.0.1:8086?org=un&bucket=microgrid (token: MICROGRID_INFLUX_TOKEN)")
+    p.add_argument("--leak-l-per-h", type=float, default=None, metavar="L",
+                   help="switch a leak on in the virtual camp's first bulk tank from the start [L/h]: "
+                   "the unexplained-loss alarm shows it (default: none)")
     p.add_argument("--serve", action="store_true",
                    help="after the demo, serve the camp page over its store until Ctrl-C")
     p.add_argument("--addr", default="127.0.0.1:8788", metavar="HOST:PORT",
@@ -71,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
         if start.tzinfo is None or start.utcoffset().total_seconds() != 0:
             raise ConfigError(f"--start {args.start!r} must be UTC (end it with Z)")
     site, sim = load_camp(args.site)
+    sim = with_leak(sim, args.leak_l_per_h)
     if args.serve:
         host, port = parse_addr(args.addr)  # a bad address fails before the demo runs
     out = Path(args.out)
