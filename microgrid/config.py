@@ -158,7 +158,7 @@ def _band_check(low: float, high: float) -> Callable[[Any], str | None]:
 
 
 ALARMS = {"offline_after_s": num(1, 86400, 60.0), "wet_stacking_min": num(1, 1440, 60.0),
-          "soc_floor_pct": num(0, 100, 20.0), "autonomy_min_days": num(0, 365, 7.0),
+          "soc_floor_pct": Key((int, float), None, 0, 100), "autonomy_min_days": num(0, 365, 7.0),
           "fallback_cycles": Key(int, 3, 1, 1000), "spool_backlog_points": Key(int, 100_000, 1, 10**9),
           "frequency_band_hz": Key(list, [49.0, 51.0], check=_band_check(0, 100)),
           "voltage_band_v": Key(list, [360.0, 440.0], check=_band_check(0, 100_000)),

@@ -215,7 +215,7 @@ class AlarmSettings:
 
     offline_after_s: float = 60.0  #: a device not answering this long is offline. [s]
     wet_stacking_min: float = 60.0  #: a genset running below its minimum load this long. [min]
-    soc_floor_pct: float = 20.0  #: camp SOC below this. [%]
+    soc_floor_pct: float | None = None  #: a battery's SOC below this (None: its own soc_min_pct). [%]
     autonomy_min_days: float = 7.0  #: days of diesel left below this. [d]
     fallback_cycles: int = 3  #: this many plans in a row from the fallback rule. [-]
     spool_backlog_points: int = 100_000  #: readings waiting in the spool above this. [-]

@@ -69,7 +69,8 @@ class AlarmMonitor:
         obs = Observation(now, latest, _offline_for_s(now, device_status, self.started),
                           self._below_min.minutes(now),
                           None if status is None else status.autonomy_days,
-                          None if status is None else status.loss, fallback_streak, spool_points)
+                          None if status is None else status.loss, fallback_streak, spool_points,
+                          frozenset((a.device, a.code) for a in self.engine.active()))
         groups = evaluate(self.site, obs)
         for name, values in latest.items():
             profile = profile_of(name)

@@ -2,7 +2,9 @@
 
 Each rule is a pure function of one :class:`Observation` and the site's thresholds
 (:class:`microgrid.site.AlarmSettings`); it returns the conditions active now, or None when it
-cannot judge (its readings missing: the alarm keeps its state). :func:`evaluate` runs them all,
+cannot judge (its readings missing: the alarm keeps its state). The SOC and autonomy alarms clear
+only past a small margin (:data:`SOC_CLEAR_MARGIN_PCT`, :data:`AUTONOMY_CLEAR_MARGIN`), so a value
+hovering at the threshold does not raise and clear them every cycle. :func:`evaluate` runs them all,
 one group per code. The codes, their device tag, severity and value:
 
 =========================  ============  ========  ============================================
@@ -10,7 +12,7 @@ code                       device        severity  value
 =========================  ============  ========  ============================================
 ``device_offline``         the device    2         seconds since its last good poll [s]
 ``wet_stacking``           the genset    1         minutes running below its minimum load [min]
-``soc_below_floor``        the battery   2         its SOC [%]
+``soc_below_floor``        the battery   2         its SOC [%] (floor: its soc_min_pct by default)
 ``fuel_autonomy_low``      ``fuel``      1 (2)     days of diesel left [d] (2 below half)
 ``fuel_unexplained_loss``  ``fuel``      2         litres gone over the window [L]
 ``optimizer_fallback``     ``service``   1         plans in a row from the fallback rule [-]
@@ -43,6 +45,10 @@ FUEL_AUTONOMY_LOW, FUEL_UNEXPLAINED_LOSS = "fuel_autonomy_low", "fuel_unexplaine
 OPTIMIZER_FALLBACK, SPOOL_BACKLOG = "optimizer_fallback", "spool_backlog"
 FREQUENCY_OUT_OF_BAND, VOLTAGE_OUT_OF_BAND = "frequency_out_of_band", "voltage_out_of_band"
 LINE_VOLTAGES = ("voltage_l1_l2_v", "voltage_l2_l3_v", "voltage_l3_l1_v")
+#: An active SOC alarm clears only this far above its floor (no flapping around it). [% points]
+SOC_CLEAR_MARGIN_PCT = 1.0
+#: An active autonomy alarm clears only this share above the minimum. [-]
+AUTONOMY_CLEAR_MARGIN = 0.05
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,8 @@ class Observation:
         Plans in a row from the fallback rule (None: no plan yet).
     spool_points : int or None
         Readings waiting in the spool (None: no spool).
+    active : frozenset of (device, code)
+        The alarms active before this evaluation (a threshold rule clears only past a margin).
     """
 
     now: datetime
@@ -77,6 +85,7 @@ class Observation:
     fuel_loss: Loss | None = None
     fallback_streak: int | None = None
     spool_points: int | None = None
+    active: frozenset[tuple[str, str]] = frozenset()
 
 
 def _num(values: Mapping[str, Any] | None, key: str) -> float | None:
@@ -106,20 +115,26 @@ def wet_stacking(site: Site, obs: Observation) -> list[Condition]:
 
 
 def soc_below_floor(site: Site, obs: Observation) -> list[Condition] | None:
-    floor = site.alarms.soc_floor_pct
-    socs = {b.name: _num(obs.latest.get(b.name), "soc_pct") for b in site.batteries}
-    if all(v is None for v in socs.values()):
-        return None
-    return [Condition(name, SOC_BELOW_FLOOR, SEVERITY_CRITICAL, soc,
-                      f"{name} at {soc:.1f} % SOC, below the floor of {floor:g} %")
-            for name, soc in socs.items() if soc is not None and soc < floor]
+    out, judged = [], False
+    for b in site.batteries:
+        soc = _num(obs.latest.get(b.name), "soc_pct")
+        if soc is None:
+            continue
+        judged = True
+        floor = b.soc_min_pct if site.alarms.soc_floor_pct is None else site.alarms.soc_floor_pct
+        margin = SOC_CLEAR_MARGIN_PCT if (b.name, SOC_BELOW_FLOOR) in obs.active else 0.0
+        if soc < floor + margin:
+            out.append(Condition(b.name, SOC_BELOW_FLOOR, SEVERITY_CRITICAL, soc,
+                                 f"{b.name} at {soc:.1f} % SOC, below the floor of {floor:g} %"))
+    return out if judged else None
 
 
 def fuel_autonomy_low(site: Site, obs: Observation) -> list[Condition] | None:
     days, minimum = obs.autonomy_days, site.alarms.autonomy_min_days
     if days is None:
         return None
-    if days >= minimum:
+    margin = AUTONOMY_CLEAR_MARGIN * minimum if ("fuel", FUEL_AUTONOMY_LOW) in obs.active else 0.0
+    if days >= minimum + margin:
         return []
     severity = SEVERITY_CRITICAL if days < minimum / 2 else SEVERITY_WARNING
     return [Condition("fuel", FUEL_AUTONOMY_LOW, severity, days,

@@ -1,6 +1,6 @@
 """The derived rules, one hand-checked case each (telemetry.alarms.rules), on the example camp's
-thresholds: offline after 60 s, wet stacking after 60 min, SOC floor 20 %, 7 days of autonomy,
-3 fallback plans, 100,000 spooled readings, 49-51 Hz, 360-440 V."""
+thresholds: offline after 60 s, wet stacking after 60 min, SOC floor = the battery's 15 % minimum,
+7 days of autonomy, 3 fallback plans, 100,000 spooled readings, 49-51 Hz, 360-440 V."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def test_nothing_known_nothing_judged():
 
 
 def test_each_rule_raises_at_its_threshold():
-    latest = {"bess-1": {"soc_pct": 19.9, "frequency_hz": 48.9, "voltage_l1_l2_v": 400.0},
+    latest = {"bess-1": {"soc_pct": 14.9, "frequency_hz": 48.9, "voltage_l1_l2_v": 400.0},
               "camp-main": {"frequency_hz": 50.0, "voltage_l1_l2_v": 445.0, "voltage_l2_l3_v": 400.0},
               "dg-1": {"running": 0, "frequency_hz": 0.0, "voltage_l1_l2_v": 0.0},   # stopped: not judged
               "pv-north": {"ac_power_kw": 0.0, "frequency_hz": 40.0}}                # asleep: not judged
@@ -40,14 +40,14 @@ def test_each_rule_raises_at_its_threshold():
                       fuel_loss=Loss(500.0, 452.0, 12 * 3600.0), fallback_streak=3, spool_points=100_001)
     assert active(obs) == {
         "device_offline": [("dg-2", 61.0, 2)], "wet_stacking": [("dg-3", 60.0, 1)],
-        "soc_below_floor": [("bess-1", 19.9, 2)], "fuel_autonomy_low": [("fuel", 3.4, 2)],  # < half: critical
+        "soc_below_floor": [("bess-1", 14.9, 2)], "fuel_autonomy_low": [("fuel", 3.4, 2)],  # < half: critical
         "fuel_unexplained_loss": [("fuel", 500.0, 2)], "optimizer_fallback": [("service", 3.0, 1)],
         "spool_backlog": [("service", 100001.0, 1)], "frequency_out_of_band": [("bess-1", 48.9, 2)],
         "voltage_out_of_band": [("camp-main", 445.0, 2)]}
 
 
 def test_and_clears_below_it():
-    latest = {"bess-1": {"soc_pct": 20.0, "frequency_hz": 49.0, "voltage_l1_l2_v": 360.0},
+    latest = {"bess-1": {"soc_pct": 15.0, "frequency_hz": 49.0, "voltage_l1_l2_v": 360.0},
               "dg-1": {"running": 1, "frequency_hz": 51.0, "voltage_l1_l2_v": 440.0}}
     obs = Observation(NOW, latest, offline_for_s={"dg-2": 30.0}, autonomy_days=7.0,
                       fuel_loss=Loss(452.0, 452.0, 12 * 3600.0), fallback_streak=2, spool_points=100_000)
@@ -55,6 +55,17 @@ def test_and_clears_below_it():
     assert judged(obs) >= {"soc_below_floor", "fuel_autonomy_low", "fuel_unexplained_loss",
                            "optimizer_fallback", "spool_backlog", "frequency_out_of_band", "voltage_out_of_band"}
     assert active(dataclasses.replace(obs, autonomy_days=6.9)) == {"fuel_autonomy_low": [("fuel", 6.9, 1)]}
+
+
+def test_soc_and_autonomy_clear_only_past_a_margin():
+    """A value hovering at the threshold raises once, not every other cycle."""
+    was = frozenset({("bess-1", "soc_below_floor"), ("fuel", "fuel_autonomy_low")})
+    at_edge = Observation(NOW, {"bess-1": {"soc_pct": 15.5}}, autonomy_days=7.2)
+    assert active(at_edge) == {}                                                 # not raised at 15.5 % / 7.2 d
+    assert active(dataclasses.replace(at_edge, active=was)) == {                 # but kept once raised
+        "soc_below_floor": [("bess-1", 15.5, 2)], "fuel_autonomy_low": [("fuel", 7.2, 1)]}
+    clear = Observation(NOW, {"bess-1": {"soc_pct": 16.0}}, autonomy_days=7.35, active=was)
+    assert active(clear) == {}                                                   # 1 % point, 5 % past
 
 
 def test_a_site_sets_its_own_bands():
