@@ -69,6 +69,7 @@ def bench_site(ports: list[int], mix: dict[str, int] | None = None,
             devices.append(dataclasses.replace(t, name=f"{t.name.split('-')[0]}-{i + 1:02d}",
                                                modbus=m))
         kinds[attr] = tuple(devices)
+    kinds.setdefault("fuel_tanks", ())  # the example's bulk tank only when the mix asks for it
     return dataclasses.replace(base, **kinds)
 
 

@@ -5,7 +5,7 @@ mission file's camps (every camp when no mission file is given). Figures are ove
 range from the 15-min ``energy`` roll-ups, as the mission report sums them
 (``microgrid report --mission``): the mission's renewable fraction, diesel and CO2; per camp its
 renewable fraction, diesel, litres avoided and data completeness; days of fuel autonomy and active
-alarms where the camps write them (``fuel.autonomy_d``, ``alarm``: docs/architecture.md §12). A
+alarms where the camps write them (``fuel.autonomy_days``, ``alarm``: docs/architecture.md §12). A
 click on a camp's bar opens that camp's overview with the same time range.
 """
 

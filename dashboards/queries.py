@@ -208,9 +208,9 @@ CAMP_FUEL_L = per_camp('sum("fuel_l")', "energy")
 CAMP_FUEL_AVOIDED_L = per_camp('sum("diesel_only_fuel_l") - sum("fuel_l")', "energy")
 #: Share of the range each camp has data for (summed bucket coverage / range). [%]
 CAMP_COMPLETENESS_PCT = per_camp(f'sum("coverage_pct") * {BUCKET_MIN * 60} / $__range_s', "energy")
-#: Days of fuel autonomy, the last value in the range (the ``fuel`` measurement: ``autonomy_d``,
-#: written by the fuel-logistics capability, docs/architecture.md §12; no data where not written).
-CAMP_AUTONOMY_D = per_camp('last("autonomy_d")', "fuel")
+#: Days of fuel autonomy, the last value in the range (the ``fuel`` measurement: ``autonomy_days``,
+#: written by the service's fuel ledger, docs/architecture.md §12; no data where not written).
+CAMP_AUTONOMY_D = per_camp('last("autonomy_days")', "fuel")
 _LAST_ALARMS = ('SELECT last("active") AS "active", last("severity") AS "severity", last("value") AS "value" '
                 'FROM "alarm" WHERE ' + CAMPS + ' AND $timeFilter GROUP BY "site", "device", "code"')
 #: Alarms active at the end of the range, per camp: each alarm's (device, code) last state, summed.
@@ -219,6 +219,28 @@ CAMP_ACTIVE_ALARMS = f'SELECT sum("active") AS "active alarms" FROM ({_LAST_ALAR
 ALARMS_TABLE = _LAST_ALARMS
 CAMP_DAILY_RENEWABLE_FRACTION_PCT = (f'SELECT {_RF} FROM "energy" WHERE {CAMPS} AND $timeFilter '
                                      'GROUP BY time(1d), "site" fill(none)')
+
+
+# -- fuel logistics and alarms (docs/architecture.md §12) ----------------------------------
+#: Written once a minute by the service's fuel ledger (measurement ``fuel``).
+FUEL_STOCK_L = total('last("stock_l")', "fuel")
+FUEL_AUTONOMY_DAYS = total('last("autonomy_days")', "fuel")
+FUEL_PLANNED_BURN_L_PER_DAY = total('last("planned_burn_l_per_day")', "fuel")
+FUEL_BURN_L_PER_DAY = total('last("burn_l_per_day")', "fuel")
+FUEL_UNEXPLAINED_LOSS_L = total('last("unexplained_loss_l")', "fuel")
+#: Deliveries found by the fuel balance (measurement ``fuel_delivery``, one point each).
+FUEL_DELIVERED_L = total('sum("delivered_l")', "fuel_delivery")
+FUEL_DELIVERIES = total('count("delivered_l")', "fuel_delivery")
+#: Litres avoided against the diesel-only camp, in tanker loads (``$tanker_size_l``).
+CONVOYS_AVOIDED = total('(sum("diesel_only_fuel_l") - sum("fuel_l")) / $tanker_size_l', "energy")
+FUEL_STOCK_SERIES_L = over_time('mean("stock_l") AS "Diesel on site"', "fuel")
+FUEL_AUTONOMY_SERIES_DAYS = over_time('mean("autonomy_days") AS "Days of autonomy"', "fuel")
+DAILY_DELIVERED_L = (f'SELECT sum("delivered_l") AS "Delivered" FROM "fuel_delivery" {WHERE} '
+                     'GROUP BY time(1d) fill(none)')
+#: Alarms active now (the last state of each device and code in the range).
+ALARMS_ACTIVE = (f'SELECT sum("last") FROM (SELECT last("active") FROM "alarm" {WHERE} '
+                 'GROUP BY "device", "code")')
+ALARMS_SERIES = over_time('max("active")', "alarm", "device", "code")
 
 
 # -- Grafana's macros ---------------------------------------------------------------------

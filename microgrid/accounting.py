@@ -21,9 +21,9 @@ from datetime import datetime, timedelta
 
 from microgrid.plant.battery import capacity_weighted_soc_pct, stored_energy_to_restore_kwh
 from microgrid.plant.bucket import BUCKET_MIN, bucket_start
-from microgrid.plant.gensets import diesel_only_fuel_lph
+from microgrid.plant.gensets import below_min_load, diesel_only_fuel_lph
 from microgrid.readings import Reading
-from microgrid.site import Battery, Genset, LoadMeter, PvArray, Site
+from microgrid.site import Battery, FuelTank, Genset, LoadMeter, PvArray, Site
 
 DeviceFields = Mapping[str, Mapping[str, float | None]]
 
@@ -152,6 +152,8 @@ class EnergyRollup:
         gens: dict[str, dict[str, float]] = {}
         missing: set[str] = set()
         for d in self.site.devices:
+            if isinstance(d, FuelTank):  # no energy: the fuel balance is microgrid.plant.fuel's
+                continue
             p, n = prev.get(d.name), nxt.get(d.name)
             if isinstance(d, Battery):
                 power = _val(p, "power_kw")
@@ -251,7 +253,7 @@ def _genset_interval(g: Genset, prev: FieldValues, nxt: FieldValues, energy_kwh:
         out["fuel_l"] = out["fuel_estimated_l"] = g.fuel_l(energy_kwh, running * dt_h)
     if running is not None:
         out["run_h"] = running * dt_h
-        out["below_min_h"] = dt_h if running and power is not None and power < g.min_kw - 1e-9 else 0.0
+        out["below_min_h"] = dt_h if running and power is not None and below_min_load(g, power) else 0.0
         r1 = _val(nxt, "running")
         out["starts"] = 1.0 if (not running and r1) else 0.0
     return out

@@ -21,10 +21,12 @@ from microgrid.site import (
     CONTROL_MODES,
     DRY_RUN,
     HORIZON_ENDS,
+    AlarmSettings,
     Battery,
     Climate,
     Costs,
     ForecastSettings,
+    FuelTank,
     Genset,
     LoadMeter,
     Location,
@@ -149,10 +151,32 @@ OPTIMIZER = {"horizon_h": num(1, 24 * 14, 48.0), "step_min": Key(int, 15, 1, 60)
 COSTS = {"pv_usd_per_kwp": num(0, 1e5), "battery_usd_per_kwh": num(0, 1e5),
          "diesel_usd_per_l": num(0, 100, low_open=True)}
 LOGISTICS = {"tanker_size_l": num(0, 1e6, low_open=True)}
+FUEL_TANK = {"name": _NAME, "capacity_l": num(0, 1e7, low_open=True),
+             "gauge_tolerance_l": Key((int, float), None, 0, 1e6, low_open=True), "modbus": Key(dict)}
+#: A fuel tank's gauge tolerance when the site file gives none: this share of its capacity. [%]
+GAUGE_TOLERANCE_DEFAULT_PCT = 1.0
+
+
+def _band_check(low: float, high: float) -> Callable[[Any], str | None]:
+    def check(v: Any) -> str | None:
+        if (len(v) != 2 or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v)
+                or not low <= v[0] < v[1] <= high):
+            return f"must be [low, high] with {low:g} ≤ low < high ≤ {high:g}, got {v!r}"
+        return None
+    return check
+
+
+ALARMS = {"offline_after_s": num(1, 86400, 60.0), "wet_stacking_min": num(1, 1440, 60.0),
+          "soc_floor_pct": Key((int, float), None, 0, 100), "autonomy_min_days": num(0, 365, 7.0),
+          "fallback_cycles": Key(int, 3, 1, 1000), "spool_backlog_points": Key(int, 100_000, 1, 10**9),
+          "frequency_band_hz": Key(list, [49.0, 51.0], check=_band_check(0, 100)),
+          "voltage_band_v": Key(list, [360.0, 440.0], check=_band_check(0, 100_000)),
+          "fuel_loss_window_h": num(1, 168, 12.0)}
 TOP = {"site": Key(dict), "reserve": Key(dict, None), "pv": Key(list, ()),
        "battery": Key(list, ()), "genset": Key(list, ()), "load_meter": Key(list, ()),
        "climate": Key(dict, None), "forecast": Key(dict, None), "optimizer": Key(dict, None),
        "costs": Key(dict, None), "logistics": Key(dict, None),
+       "fuel_tank": Key(list, ()), "alarms": Key(dict, None),
        # the virtual camp's knobs: validated by microgrid.simulator.settings, not part of Site
        "simulator": Key(dict, None)}
 
@@ -259,6 +283,8 @@ def site_from_dict(raw: dict[str, Any], path: str = "<site>") -> Site:
                 for i, t in enumerate(_list(r, top, "genset")))
     meters = tuple(LoadMeter(**_device(r, t, LOAD_METER, "load_meter", i))
                    for i, t in enumerate(_list(r, top, "load_meter")))
+    tanks = tuple(_fuel_tank(_device(r, t, FUEL_TANK, "fuel_tank", i))
+                  for i, t in enumerate(_list(r, top, "fuel_tank")))
     site = Site(
         name=s["name"], mission=s["mission"], headcount=s["headcount"],
         location=Location(latitude=float(loc["latitude"]), longitude=float(loc["longitude"]),
@@ -274,9 +300,21 @@ def site_from_dict(raw: dict[str, Any], path: str = "<site>") -> Site:
         costs=None if top["costs"] is None else Costs(**floats(r.table(top["costs"], COSTS, "costs"))),
         logistics=(None if top["logistics"] is None
                    else Logistics(**floats(r.table(top["logistics"], LOGISTICS, "logistics")))),
+        fuel_tanks=tanks, alarms=_alarms(r.table(top["alarms"] or {}, ALARMS, "alarms")),
         source=path)
     _cross_checks(r, site)
     return site
+
+
+def _fuel_tank(values: dict[str, Any]) -> FuelTank:
+    if values["gauge_tolerance_l"] is None:
+        values["gauge_tolerance_l"] = GAUGE_TOLERANCE_DEFAULT_PCT / 100.0 * values["capacity_l"]
+    return FuelTank(**values)
+
+
+def _alarms(values: dict[str, Any]) -> AlarmSettings:
+    bands = {k: (float(values[k][0]), float(values[k][1])) for k in ("frequency_band_hz", "voltage_band_v")}
+    return AlarmSettings(**{**floats(values, keep=("fallback_cycles", "spool_backlog_points")), **bands})
 
 
 def _list(r: TableReader, top: dict, key: str) -> list:
@@ -326,7 +364,8 @@ def floats(values: dict[str, Any], keep: tuple[str, ...] = ()) -> dict[str, Any]
 
 
 def _cross_checks(r: TableReader, site: Site) -> None:
-    toml_key = {PvArray: "pv", Battery: "battery", Genset: "genset", LoadMeter: "load_meter"}
+    toml_key = {PvArray: "pv", Battery: "battery", Genset: "genset", LoadMeter: "load_meter",
+                FuelTank: "fuel_tank"}
     seen: set[str] = set()
     endpoints: dict[tuple, str] = {}
     lines: dict[str, tuple[str, SerialLine]] = {}
@@ -355,6 +394,10 @@ def _cross_checks(r: TableReader, site: Site) -> None:
             raise r.fail(f"battery[{b.name}].initial_soc_pct",
                          f"{b.initial_soc_pct:g} is outside the SOC window "
                          f"[{b.soc_min_pct:g}, {b.soc_max_pct:g}]")
+    for t in site.fuel_tanks:
+        if t.gauge_tolerance_l >= t.capacity_l:
+            raise r.fail(f"fuel_tank[{t.name}].gauge_tolerance_l",
+                         f"must be < capacity_l ({t.gauge_tolerance_l:g} ≥ {t.capacity_l:g})")
     if not site.gensets and not site.batteries:
         raise r.fail("genset", "a site needs at least one genset or battery to form the grid")
     opt = site.optimizer

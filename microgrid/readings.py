@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Mapping
 
-MEASUREMENTS = ("pv_inverter", "battery", "genset", "load_meter", "camp", "energy",
-                "forecast", "plan", "setpoint", "optimizer", "device_status")
+MEASUREMENTS = ("pv_inverter", "battery", "genset", "load_meter", "fuel_tank", "camp", "energy",
+                "forecast", "plan", "setpoint", "optimizer", "device_status", "alarm", "fuel", "fuel_delivery")
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@ loader sees a raw dict. Units are in the field names; battery power positive = d
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal, TypeAlias
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, Literal, TypeAlias
 
 ControlMode = Literal["dry_run", "enabled"]
 DRY_RUN: ControlMode = "dry_run"  #: advisory: control decides and records, writes nothing
@@ -198,6 +198,35 @@ class LoadMeter:
 
 
 @dataclass(frozen=True)
+class FuelTank:
+    """A bulk diesel tank with a level gauge read over Modbus (docs/architecture.md §12).
+
+    The gensets' day tanks are not listed here: their contents are ``tank_l`` times the
+    ``fuel_level_pct`` each genset controller reports.
+    """
+
+    name: str
+    capacity_l: float  #: usable volume. [L]
+    gauge_tolerance_l: float  #: the gauge's accuracy, ± this many litres. [L]
+    modbus: ModbusEndpoint
+
+
+@dataclass(frozen=True)
+class AlarmSettings:
+    """The site's thresholds of the derived alarms (docs/architecture.md §12)."""
+
+    offline_after_s: float = 60.0  #: a device not answering this long is offline. [s]
+    wet_stacking_min: float = 60.0  #: a genset running below its minimum load this long. [min]
+    soc_floor_pct: float | None = None  #: a battery's SOC below this (None: its own soc_min_pct). [%]
+    autonomy_min_days: float = 7.0  #: days of diesel left below this. [d]
+    fallback_cycles: int = 3  #: this many plans in a row from the fallback rule. [-]
+    spool_backlog_points: int = 100_000  #: readings waiting in the spool above this. [-]
+    frequency_band_hz: tuple[float, float] = (49.0, 51.0)  #: AC frequency outside. [Hz]
+    voltage_band_v: tuple[float, float] = (360.0, 440.0)  #: a line-to-line voltage outside. [V]
+    fuel_loss_window_h: float = 12.0  #: window of the unexplained-loss balance. [h]
+
+
+@dataclass(frozen=True)
 class ReserveRule:
     """HOMER operating-reserve rule: headroom ≥ load_pct % of load + pv_pct % of PV."""
 
@@ -292,12 +321,22 @@ class Site:
     forecast: ForecastSettings = field(default_factory=ForecastSettings)
     costs: Costs | None = None  #: ``[costs]``; None when the site file has none
     logistics: Logistics | None = None  #: ``[logistics]``; None when the site file has none
+    fuel_tanks: tuple[FuelTank, ...] = ()  #: ``[[fuel_tank]]``: bulk tanks with a gauge
+    alarms: AlarmSettings = field(default_factory=AlarmSettings)  #: ``[alarms]`` thresholds
     source: str = field(default="", compare=False)  #: file the site was loaded from
 
     @property
     def devices(self) -> tuple[Device, ...]:
         """Every device, in file order by kind."""
-        return (*self.pv_arrays, *self.batteries, *self.gensets, *self.load_meters)
+        return (*self.pv_arrays, *self.batteries, *self.gensets, *self.load_meters, *self.fuel_tanks)
+
+    def with_devices(self, change: Callable[[Any], Any]) -> Site:
+        """A copy of the site with ``change(device)`` in place of every device (each device
+        kind keeps its own type: e.g. its ``modbus`` endpoint moved)."""
+        return replace(self, pv_arrays=tuple(map(change, self.pv_arrays)),
+                       batteries=tuple(map(change, self.batteries)), gensets=tuple(map(change, self.gensets)),
+                       load_meters=tuple(map(change, self.load_meters)),
+                       fuel_tanks=tuple(map(change, self.fuel_tanks)))
 
     def device(self, name: str) -> Device:
         for d in self.devices:
@@ -314,10 +353,10 @@ class Site:
         return sum(g.rated_kw for g in self.gensets)
 
 
-Device: TypeAlias = PvArray | Battery | Genset | LoadMeter
+Device: TypeAlias = PvArray | Battery | Genset | LoadMeter | FuelTank
 
 
 def device_kind(device: Device) -> str:
     """The measurement name (docs/architecture.md §4) of a device's readings."""
     return {PvArray: "pv_inverter", Battery: "battery", Genset: "genset",
-            LoadMeter: "load_meter"}[type(device)]
+            LoadMeter: "load_meter", FuelTank: "fuel_tank"}[type(device)]

@@ -16,6 +16,7 @@ from microgrid.plant.bucket import BUCKET_MIN
 from microgrid.readings import Reading
 from microgrid.site import Site
 from telemetry.poller import PollCycle, Poller
+from telemetry.register_profile import Profile
 
 
 class PollPipeline:
@@ -72,6 +73,10 @@ class PollPipeline:
     def flush(self) -> list[Reading]:
         """Roll-up readings of every open bucket (at shutdown)."""
         return self.rollup.flush()
+
+    def profile_of(self, name: str) -> Profile | None:
+        """The profile device ``name`` is read with (None before a SunSpec device is discovered)."""
+        return self.poller.profile_of(name)
 
     def device_status(self) -> dict[str, dict[str, Any]]:
         """Per device: the poller's status (online, reason, last good poll, failures), JSON-ready."""

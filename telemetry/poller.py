@@ -9,6 +9,9 @@ register profile (:func:`telemetry.readplan.profile_reads`: nearby registers mer
 read) and decoded by the one decoder (:func:`telemetry.registers.decode`). SunSpec devices are
 discovered first (:mod:`telemetry.discovery`) and rediscovered after they were offline.
 
+A device's alarm registers (profile points with an ``alarm`` table) are decoded into its values
+for the alarm rules but not stored as fields: the store gets the ``alarm`` readings.
+
 A failing device (timeout, refused connection, exception response, garbage) is retried at
 once ``modbus.retries`` times (default once), then backs off exponentially (2×, 4×, … its
 interval, capped) and is reported offline: its reading carries ``online = 0`` and nothing
@@ -23,6 +26,7 @@ import logging
 import math
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any, Mapping
 
 from microgrid.clock import Clock
@@ -263,7 +267,11 @@ class Poller:
                 readings.append(Reading(r.time, d.kind, tags, {"online": 0}))
                 continue
             values[r.name] = r.values
-            readings.append(Reading(r.time, d.kind, tags, {"online": 1, **numeric(r.values)}))
+            # a device's alarm registers stay in its values (the alarm rules decode them); the
+            # store gets the decoded alarms (docs/architecture.md §12), not the raw bits
+            hidden = _alarm_fields(d.profile or d.base)
+            fields = numeric({k: v for k, v in r.values.items() if k not in hidden})
+            readings.append(Reading(r.time, d.kind, tags, {"online": 1, **fields}))
         return PollCycle(now, values, readings, self.status(),
                          sum(r.requests for r in results), sum(r.registers for r in results))
 
@@ -354,6 +362,12 @@ class Poller:
         s.next_try = d.due
         if d.base.kind == "sunspec":
             d.profile, d.reads = None, []  # rediscover when it comes back
+
+
+@lru_cache(maxsize=None)
+def _alarm_fields(profile: Profile) -> frozenset[str]:
+    """Fields of the profile's alarm points (raw bitfields, states, GenComm nibbles)."""
+    return frozenset(p.field for p in profile.points if p.alarm is not None)
 
 
 def _answer_rank(d: _Device) -> int:

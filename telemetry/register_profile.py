@@ -21,14 +21,44 @@ from telemetry.sunspec import TYPE_SIZE, raw_registers
 
 PROFILE_DIR = Path(__file__).parent / "profiles"
 _PROFILE_KEYS = {"name", "description", "kind", "measurement", "sentinels", "base_address",
-                 "models", "constants", "scale_factors", "read", "function", "points", "source"}
+                 "models", "constants", "scale_factors", "read", "function", "points", "source",
+                 "alarm_source"}
 _POINT_KEYS = {"field", "model", "point", "address", "type", "scale", "unit", "access", "min",
                "max", "enum", "of", "enable", "keys", "key_address", "nonzero_raw",
-               "description", "vendor_specific", "alternatives", "sf_address", "sf_value"}
+               "description", "vendor_specific", "alternatives", "sf_address", "sf_value", "alarm"}
+#: How a point's raw value carries the device's own alarms (:class:`AlarmMap`).
+ALARM_KINDS = ("bits", "state", "level", "nibbles")
 
 
 class ProfileError(ConfigError):
     """A register profile file is invalid (names the file and the point)."""
+
+
+@dataclass(frozen=True)
+class AlarmMap:
+    """How a point's raw value carries alarms the device reports itself (docs/architecture.md §12).
+
+    The names come from the device's published document only: a SunSpec point's symbols in
+    the official JSON model, a vendor map's names as its document prints them.
+
+    Attributes
+    ----------
+    kind : {"bits", "state", "level", "nibbles"}
+        ``bits``: each set bit is one alarm (SunSpec ``bitfield32``); ``state``: the value names
+        a state, those listed in ``severities`` are alarms (SunSpec 713 ``Sta``, a gauge's
+        status); ``level``: one alarm whose value is 0 none, 1 warning, 2 alarm (Victron's
+        ``/Alarms/*``); ``nibbles``: four 4-bit GenComm alarm conditions per register, the
+        most significant first (DSE GenComm page 8).
+    names : tuple of (int, str)
+        Bit number, state value or nibble index (0 = most significant) and its name.
+    severities : tuple of (int, int)
+        ``state``: alarm values and their severity; ``bits``: per-bit overrides of the default
+        (a name ending in ``WARNING`` is a warning, any other bit critical).
+    """
+
+    kind: str
+    names: tuple[tuple[int, str], ...] = ()
+    severities: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -71,6 +101,8 @@ class Point:
         ``address``, which stays read-only.
     nonzero_raw : int or None
         Field is 1 when raw > 0, else 0; the simulator serves this raw value for 1.
+    alarm : AlarmMap or None
+        The point carries the device's own alarms (its field is the raw value).
     source : str
         Where it comes from, for messages (``model 103 point W`` or ``address 1536``).
     """
@@ -92,6 +124,7 @@ class Point:
     keys: tuple[tuple[str, tuple[int, ...]], ...] = ()
     key_address: int | None = None
     nonzero_raw: int | None = None
+    alarm: AlarmMap | None = None
     source: str = ""
 
     @property
@@ -124,6 +157,8 @@ class Profile:
     missing : tuple of str
         Fields the device cannot serve (none of their SunSpec models is in its chain);
         they decode as None.
+    alarm_source : str
+        Prefix of the alarm codes of its :class:`AlarmMap` points (``sunspec``, ``dse``, ...).
     """
 
     name: str
@@ -138,6 +173,7 @@ class Profile:
     max_registers_per_read: int = 125
     max_gap_registers: int = 8
     missing: tuple[str, ...] = ()
+    alarm_source: str = ""
     source: str = field(default="", compare=False)
     definition: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -230,7 +266,7 @@ def _build(data: Mapping[str, Any], path: str,
         function=data.get("function", "holding"),
         max_registers_per_read=int(read.get("max_registers_per_read", 125)),
         max_gap_registers=int(read.get("max_gap_registers", 8)),
-        missing=missing, source=path, definition=data)
+        missing=missing, alarm_source=str(data.get("alarm_source", "")), source=path, definition=data)
 
 
 class _SunSpecResolver:
@@ -315,9 +351,10 @@ def _point_checked(key: str, raw: Mapping[str, Any], path: str, resolver: _SunSp
     if access not in ("R", "RW", "W"):
         raise _err(path, f"{key}.access", f"{access!r} is not R, RW or W")
     sf_address = sf_value = None
+    symbols: tuple[tuple[int, str], ...] = ()
     if resolver is not None and "model" in raw:
         pdef, address, sf_address = resolver.locate(key, int(raw["model"]), raw.get("point", ""))
-        ptype, size = pdef.type, pdef.size
+        ptype, size, symbols = pdef.type, pdef.size, pdef.symbols
         if sf_address is not None:
             sf_value = resolver.sfs.get(int(raw["model"]), {}).get(pdef.sf)
             if sf_value is None and int(raw["model"]) in resolver.defs:
@@ -360,4 +397,33 @@ def _point_checked(key: str, raw: Mapping[str, Any], path: str, resolver: _SunSp
         sf_value=sf_value, minimum=raw.get("min"), maximum=raw.get("max"),
         enum=tuple((k, int(v)) for k, v in raw.get("enum", {}).items()),
         of_field=raw.get("of"), enable=enable, keys=keys, key_address=raw.get("key_address"),
-        nonzero_raw=raw.get("nonzero_raw"), source=source)
+        nonzero_raw=raw.get("nonzero_raw"),
+        alarm=_alarm_map(path, key, raw["alarm"], symbols) if "alarm" in raw else None, source=source)
+
+
+def _alarm_map(path: str, key: str, raw: Any, symbols: tuple[tuple[int, str], ...]) -> AlarmMap:
+    """A point's ``alarm`` table: ``kind``, ``names`` (default: the SunSpec symbols),
+    ``severity`` ({value or bit: severity})."""
+    where = f"{key}.alarm"
+    if not isinstance(raw, Mapping) or set(raw) - {"kind", "names", "severity"}:
+        raise _err(path, where, "must be a table with 'kind' and optional 'names', 'severity'")
+    kind = raw.get("kind")
+    if kind not in ALARM_KINDS:
+        raise _err(path, f"{where}.kind", f"{kind!r} is not one of {', '.join(ALARM_KINDS)}")
+    names = raw.get("names")
+    if isinstance(names, list):  # nibbles: most significant first; null = reserved
+        pairs = tuple((i, str(n)) for i, n in enumerate(names) if n is not None)
+    elif isinstance(names, Mapping):
+        pairs = tuple(sorted((int(k), str(v)) for k, v in names.items()))
+    elif names is None:
+        pairs = symbols
+    else:
+        raise _err(path, f"{where}.names", "must be a table {value: name} or a list")
+    if not pairs:
+        raise _err(path, f"{where}.names", "no names: the document's names must be given")
+    severity = tuple(sorted((int(k), int(v)) for k, v in (raw.get("severity") or {}).items()))
+    if any(v not in (0, 1, 2) for _, v in severity):
+        raise _err(path, f"{where}.severity", "severities are 0 (info), 1 (warning) or 2 (critical)")
+    if kind == "state" and not severity:
+        raise _err(path, f"{where}.severity", "a state alarm needs the values that are alarms")
+    return AlarmMap(kind, pairs, severity)

@@ -66,6 +66,9 @@ class PointDef:
     mandatory : bool
     value : int or None
         Fixed value from the definition (``ID``).
+    symbols : tuple of (int, str)
+        The definition's named values: an enum's values, a bitfield's bit numbers, with their
+        SunSpec names (e.g. ``(7, "OVER_TEMP")`` of model 103 ``Evt1``).
     """
 
     name: str
@@ -77,6 +80,7 @@ class PointDef:
     access: str = "R"
     mandatory: bool = False
     value: int | None = None
+    symbols: tuple[tuple[int, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -139,7 +143,8 @@ def _flatten(group: Mapping[str, Any], prefix: str, start: int,
         out.append(PointDef(
             name=prefix + p["name"], type=p["type"], size=size, offset=offset, sf=p.get("sf"),
             units=p.get("units", "") or "", access=p.get("access", "R"),
-            mandatory=p.get("mandatory") == "M", value=p.get("value")))
+            mandatory=p.get("mandatory") == "M", value=p.get("value"),
+            symbols=tuple((int(sym["value"]), str(sym["name"])) for sym in p.get("symbols", ()))))
         offset += size
     repeating = None
     for sub in group.get("groups", ()):

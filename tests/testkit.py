@@ -30,9 +30,7 @@ def on_free_ports(site: Site, **modbus_changes: Any) -> Site:
     def move(d: Any) -> Any:
         m = dataclasses.replace(d.modbus, host="127.0.0.1", port=next(ports), **modbus_changes)
         return dataclasses.replace(d, modbus=m)
-    return dataclasses.replace(
-        site, pv_arrays=tuple(map(move, site.pv_arrays)), batteries=tuple(map(move, site.batteries)),
-        gensets=tuple(map(move, site.gensets)), load_meters=tuple(map(move, site.load_meters)))
+    return site.with_devices(move)
 
 
 def example_site(**modbus_changes: Any) -> Site:

@@ -11,7 +11,7 @@ from microgrid.errors import MicrogridError
 
 #: Subcommand modules in microgrid/cli/, in the order `microgrid --help` lists them.
 COMMANDS = ["check_config", "simulate_camp", "dashboards", "report", "plan", "forecast", "poll", "backtest", "study",
-            "run", "demo", "view"]
+            "run", "demo", "view", "alarms"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from microgrid.cli.simulate_camp import with_leak
 from microgrid.cli.stores import open_reader
 from microgrid.cli.view import announce, parse_addr, serve_page
 from microgrid.demo import DemoOptions, DemoResult, run_demo
@@ -48,6 +49,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--influx-url", metavar="SPEC",
                    help="stream into InfluxDB instead of SQLite, e.g. influx1://127.0.0.1:8086/microgrid "
                    "or influx2://127.0.0.1:8086?org=un&bucket=microgrid (token: MICROGRID_INFLUX_TOKEN)")
+    p.add_argument("--leak-l-per-h", type=float, default=None, metavar="L",
+                   help="switch a leak on in the virtual camp's first bulk tank from the start [L/h]: "
+                   "the unexplained-loss alarm shows it (default: none)")
     p.add_argument("--serve", action="store_true",
                    help="after the demo, serve the camp page over its store until Ctrl-C")
     p.add_argument("--addr", default="127.0.0.1:8788", metavar="HOST:PORT",
@@ -72,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
         if start.tzinfo is None or start.utcoffset().total_seconds() != 0:
             raise ConfigError(f"--start {args.start!r} must be UTC (end it with Z)")
     site, sim = load_camp(args.site)
+    sim = with_leak(sim, args.leak_l_per_h)
     if args.serve:
         host, port = parse_addr(args.addr)  # a bad address fails before the demo runs
     out = Path(args.out)
@@ -141,8 +146,31 @@ def summary_text(r: DemoResult, wall_s: float) -> str:
     for g in s.gensets:
         lines.append(f"    {g.name:<8} {g.run_h:5.1f} h run, {g.starts:.0f} starts, "
                      f"{g.below_min_h:.1f} h below minimum load, {g.fuel_l:.0f} L")
+    lines += fuel_lines(r)
     lines.append(f"  data completeness {s.completeness_pct:.1f} %; store {r.store}")
     return "\n".join(lines)
+
+
+def fuel_lines(r: DemoResult) -> list[str]:
+    """Fuel on site, days of autonomy, deliveries, convoys avoided and the alarms raised."""
+    f, s = r.fuel, r.summary
+    if f is None or f.stock is None:
+        return ["  fuel on site           not known (no tank gauge answered)"]
+    tanks = ", ".join(f"{name} {litres:,.0f} L" for name, litres in f.stock.by_tank_l.items())
+    basis = (f"the plan's {f.planned_burn_l_per_day:,.0f} L/d" if f.planned_burn_l_per_day is not None
+             else "the measured burn" if f.burn_l_per_day is not None else "")
+    days = "not known" if f.autonomy_days is None else f"{f.autonomy_days:.1f} days"
+    lines = [f"  fuel on site           {f.stock.stock_l:8,.0f} L  (± {f.stock.tolerance_l:,.0f} L: {tanks})",
+             f"  days of autonomy       {days} at {basis}" if basis else f"  days of autonomy       {days}"]
+    found = "; ".join(f"{t:%Y-%m-%d %H:%M} UTC {litres:,.0f} L" for t, litres in r.deliveries) or "none"
+    lines.append(f"  deliveries             {len(r.deliveries)}: {found} (the tankers brought "
+                 f"{r.delivered_truth_l:,.0f} L)")
+    if s.convoys_avoided is not None and s.tanker_size_l:
+        lines.append(f"  convoys avoided        {s.convoys_avoided:8.2f}    ({s.fuel_avoided_l:,.0f} L "
+                     f"avoided vs diesel-only / {s.tanker_size_l:,.0f} L per tanker)")
+    raised = ", ".join(f"{d} {c}" for d, c in r.alarms_raised) or "none"
+    lines.append(f"  alarms raised          {raised}")
+    return lines
 
 
 def write_outputs(site, r: DemoResult) -> None:

@@ -151,9 +151,7 @@ def _fmt(value) -> str:
 def _with_timeout(site: Site, timeout_s: float) -> Site:
     def fix(d):
         return dataclasses.replace(d, modbus=dataclasses.replace(d.modbus, timeout_s=timeout_s))
-    return dataclasses.replace(
-        site, pv_arrays=tuple(map(fix, site.pv_arrays)), batteries=tuple(map(fix, site.batteries)),
-        gensets=tuple(map(fix, site.gensets)), load_meters=tuple(map(fix, site.load_meters)))
+    return site.with_devices(fix)
 
 
 if __name__ == "__main__":  # pragma: no cover

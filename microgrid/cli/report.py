@@ -11,6 +11,7 @@ from microgrid.cli.stores import open_reader
 from microgrid.config import load_site
 from microgrid.errors import ReportError
 from microgrid.reports.export import FORMATS, format_from_path, write_report
+from microgrid.reports.fuel_logistics import with_fuel_logistics
 from microgrid.reports.period import PERIOD_HELP, parse_period
 from microgrid.reports.source import read_report_frames
 from microgrid.reports.summary import summarize
@@ -69,9 +70,9 @@ def run(args: argparse.Namespace) -> int:
     historian = open_reader(args.store)
     try:
         energy, gensets = read_report_frames(historian, site, period)
+        s = with_fuel_logistics(historian, site, period, summarize(site, period, energy, gensets))
     finally:
         historian.close()
-    s = summarize(site, period, energy, gensets)
     with writing(out):
         path = write_report(s, fmt, out)
     print(f"wrote {path} ({fmt}): {s.site} {period.label} ({period.title}); renewable fraction "

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import signal
 from datetime import datetime, timezone
 
@@ -34,6 +35,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="simulated seconds per wall second (default 1: real time)")
     p.add_argument("--start", help="simulated start time, ISO 8601 UTC (default: now)")
     p.add_argument("--seed", type=int, help="weather/load seed (default: the site's)")
+    p.add_argument("--leak-l-per-h", type=float, default=None, metavar="L",
+                   help="a leak from the first bulk tank from the start [L/h] (default: the site's "
+                   "[simulator] fuel_leak_l_per_h)")
     p.add_argument("--print-every", type=float, default=5.0, metavar="S",
                    help="print the camp state every S wall seconds (0: never)")
     p.add_argument("--duration", type=float, default=None, metavar="S",
@@ -60,8 +64,18 @@ def run(args: argparse.Namespace) -> int:
     if not args.speed > 0:
         raise ConfigError(f"--speed must be > 0, got {args.speed}")
     site, sim = load_camp(args.site)
+    sim = with_leak(sim, args.leak_l_per_h)
     clock = SimClock(_start(args.start), speed=args.speed)
     return asyncio.run(_serve(site, sim, clock, args))
+
+
+def with_leak(sim: SimulatorSettings, leak_l_per_h: float | None) -> SimulatorSettings:
+    """The knobs with a leak switched on (None: as the site file says)."""
+    if leak_l_per_h is None:
+        return sim
+    if not 0 <= leak_l_per_h <= 1e5:
+        raise ConfigError(f"--leak-l-per-h must be in [0, 100000], got {leak_l_per_h}")
+    return dataclasses.replace(sim, fuel_leak_l_per_h=float(leak_l_per_h))
 
 
 async def _serve(site: Site, sim: SimulatorSettings, clock: SimClock, args: argparse.Namespace) -> int:

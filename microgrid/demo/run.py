@@ -23,9 +23,11 @@ from microgrid.clock import EventClock, SimClock
 from microgrid.plant.battery import capacity_weighted_soc_pct
 from microgrid.plant.bucket import BUCKET_MIN
 from microgrid.plant.conditions import pv_column
+from microgrid.reports.fuel_logistics import with_fuel_logistics
 from microgrid.reports.period import period_from_range
 from microgrid.reports.source import read_report_frames
 from microgrid.reports.summary import ReportSummary, summarize
+from microgrid.service.fuel_tracking import FuelStatus
 from microgrid.service.runner import ServiceOptions
 from microgrid.service.wiring import Wired, open_store, wire_service
 from microgrid.simulator.camp import VirtualCamp
@@ -34,6 +36,7 @@ from microgrid.simulator.server import serve_camp
 from microgrid.simulator.settings import SimulatorSettings
 from microgrid.site import ENABLED, Site
 from optimizer.backtest import backtest, soc_change_l
+from telemetry.alarms.history import alarm_history
 from telemetry.historian import open_historian
 from telemetry.testing import free_port
 
@@ -70,6 +73,13 @@ class DemoResult:
     soc_change_l: float = 0.0  #: diesel worth of the stored energy used up (negative: gained) [L]
     baseline_soc_end_pct: float = float("nan")
     baseline_soc_change_l: float = 0.0
+    #: the service's last fuel figures (stock, burn, autonomy; None without tanks)
+    fuel: FuelStatus | None = None
+    #: deliveries the service found: (start UTC, litres); and what the tankers brought
+    deliveries: tuple[tuple[datetime, float], ...] = ()
+    delivered_truth_l: float = 0.0
+    #: alarms raised during the demo: (device, code)
+    alarms_raised: tuple[tuple[str, str], ...] = ()
 
 
 def demo_site(site: Site, poll_interval_s: float) -> Site:
@@ -79,10 +89,7 @@ def demo_site(site: Site, poll_interval_s: float) -> Site:
         m = dataclasses.replace(device.modbus, host="127.0.0.1", port=free_port(),
                                 poll_interval_s=poll_interval_s, timeout_s=2.0)
         return dataclasses.replace(device, modbus=m)
-    return dataclasses.replace(
-        site, control_mode=ENABLED, pv_arrays=tuple(map(moved, site.pv_arrays)),
-        batteries=tuple(map(moved, site.batteries)), gensets=tuple(map(moved, site.gensets)),
-        load_meters=tuple(map(moved, site.load_meters)))
+    return dataclasses.replace(site.with_devices(moved), control_mode=ENABLED)
 
 
 def camp_past(conditions: SyntheticConditions, start: datetime, days: float = 14.0) -> pd.DataFrame:
@@ -161,9 +168,12 @@ def _result(site: Site, conditions: SyntheticConditions, options: DemoOptions, s
         energy, gensets = read_report_frames(store, site, period)
         setpoints = store.query("setpoint", ["accepted"], start, end + timedelta(hours=1),
                                 tags={"site": site.name}, agg="sum")
+        summary = with_fuel_logistics(store, site, period, summarize(site, period, energy, gensets))
+        found = store.query("fuel_delivery", ["delivered_l"], start, end + timedelta(hours=1),
+                            tags={"site": site.name})
+        alarms = alarm_history(store, site.name, start, end + timedelta(hours=1))
     finally:
         store.close()
-    summary = summarize(site, period, energy, gensets)
     baseline = backtest(site, conditions, start=start, days=options.days, strategy="load-following",
                         forecast="perfect")
     state = wired.service.state
@@ -181,7 +191,12 @@ def _result(site: Site, conditions: SyntheticConditions, options: DemoOptions, s
                       soc_start_pct=_mean_soc(site, soc0), soc_end_pct=_mean_soc(site, soc1),
                       soc_change_l=soc_change_l(site, soc0, soc1),
                       baseline_soc_end_pct=baseline.soc_end_pct,
-                      baseline_soc_change_l=baseline.soc_change_l)
+                      baseline_soc_change_l=baseline.soc_change_l,
+                      fuel=wired.service.monitor.fuel_status,
+                      deliveries=tuple((t.to_pydatetime(), float(v)) for t, v in found["delivered_l"].dropna().items())
+                      if len(found) else (),
+                      delivered_truth_l=camp.fuel.delivered_l,
+                      alarms_raised=tuple(dict.fromkeys((a.device, a.code) for a in alarms.transitions if a.raised)))
 
 
 def _mean_soc(site: Site, soc: dict[str, float]) -> float:

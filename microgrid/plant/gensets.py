@@ -14,11 +14,18 @@ from typing import TypeVar, cast
 
 from microgrid.site import Genset, Site
 
-__all__ = ["diesel_only_fuel_lph", "genset_base_kw", "genset_headroom_kw", "least_fuel_units",
+__all__ = ["below_min_load", "diesel_only_fuel_lph", "genset_base_kw", "genset_headroom_kw", "least_fuel_units",
            "marginal_fuel_l_per_kwh", "share_by_rating", "smallest_cover"]
 
 #: A number, a numpy array or a linear expression of an optimisation model.
 Num = TypeVar("Num")
+
+
+def below_min_load(g: Genset, power_kw: float) -> bool:
+    """Whether a running unit at ``power_kw`` is below its minimum load (wet stacking: unburnt
+    fuel and carbon build up). The one test of it, for the accounting's hours below minimum and
+    the ``wet_stacking`` alarm. [kW]"""
+    return power_kw < g.min_kw - 1e-9
 
 
 def genset_base_kw(g: Genset, power_kw: float) -> float:

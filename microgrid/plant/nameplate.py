@@ -3,7 +3,7 @@ serves and what control assumes when it cannot read the device (docs/architectur
 
 from __future__ import annotations
 
-from microgrid.site import Battery, Device, Genset, PvArray
+from microgrid.site import Battery, Device, FuelTank, Genset, PvArray
 
 __all__ = ["nameplate"]
 
@@ -12,7 +12,8 @@ def nameplate(device: Device) -> dict[str, float]:
     """Rating fields of a device from the site file.
 
     Battery: ``capacity_kwh``, ``charge_rated_kw``, ``discharge_rated_kw``; PV: ``rated_kw`` (the
-    inverter's AC rating); genset: ``rated_kw``; a load meter has none. [kWh, kW]
+    inverter's AC rating); genset: ``rated_kw``; fuel tank: ``capacity_l``; a load meter has
+    none. [kWh, kW, L]
     """
     if isinstance(device, Battery):
         return {"capacity_kwh": device.capacity_kwh, "charge_rated_kw": device.charge_power_kw,
@@ -21,4 +22,6 @@ def nameplate(device: Device) -> dict[str, float]:
         return {"rated_kw": device.inverter_kw}
     if isinstance(device, Genset):
         return {"rated_kw": device.rated_kw}
+    if isinstance(device, FuelTank):
+        return {"capacity_l": device.capacity_l}
     return {}

@@ -19,7 +19,7 @@ from typing import Any
 from microgrid.errors import InputError
 from microgrid.plant.autostart import AutoStartRule, auto_charge_request_kw, decide_running
 from microgrid.plant.battery import battery_flows_kw, battery_limits_kw, soc_step_pct
-from microgrid.plant.gensets import genset_base_kw, share_by_rating
+from microgrid.plant.gensets import below_min_load, genset_base_kw, share_by_rating
 from microgrid.plant.state import CampState, StepResult
 from microgrid.plant.vocabulary import Setpoints
 from microgrid.site import Site
@@ -115,7 +115,7 @@ def dispatch_step(site: Site, state: CampState, load_kw: float,
         for g in site.gensets:
             if gen[g.name] > 0:
                 gen[g.name] -= cut * gen[g.name] / gtot
-                below[g.name] = gen[g.name] < g.min_kw - 1e-9
+                below[g.name] = below_min_load(g, gen[g.name])
         residual += cut
     unserved = max(residual, 0.0)
     new_state = _advance_state(site, state, on, gen, bat, pv_used, pv_available_kw,
@@ -170,7 +170,7 @@ def _advance_state(site: Site, s: CampState, on: Mapping[str, bool], gen: Mappin
             n.genset_run_hours_h[k] += dt_h
             n.genset_energy_total_kwh[k] += gen[k] * dt_h
             n.genset_fuel_total_l[k] += g.fuel_rate_lph(gen[k], True) * dt_h
-            if gen[k] < g.min_kw - 1e-9:
+            if below_min_load(g, gen[k]):
                 n.genset_below_min_h[k] += dt_h
     for a in site.pv_arrays:
         n.pv_energy_total_kwh[a.name] += pv_used[a.name] * dt_h

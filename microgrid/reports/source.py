@@ -13,6 +13,7 @@ import pandas as pd
 
 from microgrid.errors import HistorianError, ReportError
 from microgrid.mission import Mission
+from microgrid.reports.fuel_logistics import with_fuel_logistics
 from microgrid.reports.period import Period, parse_period, period_from_range
 from microgrid.reports.summary import ReportSummary, summarize, time_indexed
 from microgrid.site import Site
@@ -80,7 +81,7 @@ def summarize_range(historian, site: Site, start: datetime, end: datetime,
     """
     period = period_from_range(start, end, site.location.timezone, label)
     energy, gensets = read_report_frames(historian, site, period)
-    return summarize(site, period, energy, gensets)
+    return with_fuel_logistics(historian, site, period, summarize(site, period, energy, gensets))
 
 
 def read_mission_frames(historian, mission: Mission, period_text: str) -> dict[str, Frames | ReportError]:

@@ -77,6 +77,22 @@ class GensetSummary:
 
 
 @dataclass(frozen=True)
+class FuelLogistics:
+    """Deliveries over a period, from the service's fuel ledger (docs/architecture.md §12).
+
+    Attributes
+    ----------
+    delivered_l : float
+        Diesel delivered. [L]
+    deliveries : int
+        Deliveries found in the tank levels (each a convoy).
+    """
+
+    delivered_l: float
+    deliveries: int
+
+
+@dataclass(frozen=True)
 class ReportSummary:
     """Everything a report states. Energies [kWh], fuel [L], CO2 [t]; None = not available."""
 
@@ -110,6 +126,12 @@ class ReportSummary:
     daily: tuple[DailyRow, ...]
     data_start_utc: datetime
     data_end_utc: datetime  #: end of the last bucket with data
+    #: litres one tanker brings (``[logistics]``); None when the site file has none. [L]
+    tanker_size_l: float | None = None
+    #: convoys avoided: litres avoided against the diesel-only camp / tanker size
+    convoys_avoided: float | None = None
+    #: deliveries (:mod:`microgrid.reports.fuel_logistics`); None: no fuel ledger in the period
+    fuel_logistics: FuelLogistics | None = None
 
     @property
     def fuel_basis(self) -> str:
@@ -177,6 +199,7 @@ def summarize(site: Site, period: Period, energy_df: pd.DataFrame,
     rf = (renewable_fraction_pct(tot["genset_kwh"], tot["load_kwh"])
           if tot["genset_kwh"] is not None and tot["load_kwh"] else None)
     days_with_data = covered_h / 24.0
+    tanker = site.logistics.tanker_size_l if site.logistics is not None else None
     return ReportSummary(
         site=site.name, mission=site.mission, headcount=site.headcount,
         timezone=period.timezone, period=period, emission_factor_kg_per_l=factor,
@@ -198,7 +221,8 @@ def summarize(site: Site, period: Period, energy_df: pd.DataFrame,
         gaps=_gaps(coverage), gensets=_gensets(site, gens),
         daily=_daily(energy, coverage, period),
         data_start_utc=energy.index.min().to_pydatetime(),
-        data_end_utc=(energy.index.max() + pd.Timedelta(minutes=BUCKET_MIN)).to_pydatetime())
+        data_end_utc=(energy.index.max() + pd.Timedelta(minutes=BUCKET_MIN)).to_pydatetime(),
+        tanker_size_l=tanker, convoys_avoided=_ratio(avoided, tanker))
 
 
 _ENERGY_COLUMNS = ("load_kwh", "pv_kwh", "genset_kwh", "battery_charge_kwh",

@@ -46,6 +46,8 @@ def display(value: Any, unit: str = "") -> str:
         return f"{v:,.1f}"
     if unit in ("L/person/day", "kWh/L", "kg/L"):
         return f"{v:.2f}"
+    if unit == "convoys":
+        return f"{v:,.1f}"
     if unit in ("", "starts", "people", "gaps"):
         return f"{v:,.0f}"
     return f"{v:,.2f}"
@@ -71,7 +73,20 @@ def headline_rows(s: ReportSummary) -> list[Row]:
         Row("energy", "curtailed_kwh", "PV curtailed",
             NOT_MEASURED if s.curtailed_kwh is None else s.curtailed_kwh, "kWh"),
         Row("diesel", "kwh_per_l", "Genset kWh per litre", s.kwh_per_l, "kWh/L"),
+        *fuel_logistics_rows(s),
         Row("data", "completeness_pct", "Data completeness", s.completeness_pct, "%"),
+    ]
+
+
+def fuel_logistics_rows(s: ReportSummary) -> list[Row]:
+    """Diesel delivered, deliveries and convoys avoided (docs/architecture.md §12)."""
+    f = s.fuel_logistics
+    tanker = f"{s.tanker_size_l:,.0f} L" if s.tanker_size_l else "no tanker size in the site file"
+    return [
+        Row("fuel logistics", "delivered_l", "Diesel delivered", None if f is None else f.delivered_l, "L"),
+        Row("fuel logistics", "deliveries", "Deliveries (convoys)", None if f is None else float(f.deliveries), ""),
+        Row("fuel logistics", "convoys_avoided", f"Convoys avoided (litres avoided / {tanker})",
+            s.convoys_avoided, "convoys"),
     ]
 
 

@@ -18,6 +18,7 @@ import pandas as pd
 from microgrid.plant import Setpoints
 from microgrid.readings import Reading
 from telemetry.historian.base import Historian
+from telemetry.register_profile import Profile
 
 __all__ = ["Backlog", "PollSource", "SetpointWriter", "Store"]
 
@@ -40,6 +41,11 @@ class PollSource(Protocol):
 
     def device_status(self) -> dict[str, dict[str, Any]]:
         """Per device: online, reason, last good poll, failures (JSON-ready)."""
+        ...
+
+    def profile_of(self, name: str) -> Profile | None:
+        """The register profile a device is read with (its alarm points' names); None before
+        a SunSpec device was discovered."""
         ...
 
 

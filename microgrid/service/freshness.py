@@ -7,25 +7,32 @@ timers and local controllers take over, and the ``plan_expired`` alarm is raised
 plan exists. Pure: the service (:mod:`microgrid.service.runner`) holds the state and the clock.
 
 Alarms are ``alarm`` readings (tags ``site``, ``device``, ``code``; fields ``active`` 0/1,
-``severity`` and ``value``), the shape docs/architecture.md §12 builds on.
+``severity`` and ``value``): the one shape of :mod:`telemetry.alarms` (docs/architecture.md §12),
+whose engine carries this alarm too (group :data:`PLAN_ALARM_GROUP`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from microgrid.readings import Reading
 from optimizer.plan import Plan
 from optimizer.setpoints import step_at
+from telemetry.alarms.engine import (
+    SEVERITY_CRITICAL,
+    SEVERITY_INFO,
+    SEVERITY_WARNING,
+    Alarm,
+    Condition,
+    alarm_reading,
+)
 
-__all__ = ["SEVERITY_INFO", "SEVERITY_WARNING", "SEVERITY_CRITICAL", "PLAN_EXPIRED", "plan_expiry",
-           "plan_end", "Alarm", "alarm_reading"]
+__all__ = ["SEVERITY_INFO", "SEVERITY_WARNING", "SEVERITY_CRITICAL", "PLAN_EXPIRED", "PLAN_ALARM_GROUP",
+           "plan_expiry", "plan_end", "plan_expired_condition", "Alarm", "alarm_reading"]
 
-#: Alarm severities (the ``severity`` field).
-SEVERITY_INFO, SEVERITY_WARNING, SEVERITY_CRITICAL = 0, 1, 2
 #: The alarm code of a plan too old, or ended: the plant runs on its own automatic mode.
 PLAN_EXPIRED = "plan_expired"
+#: The alarm engine's group of this alarm (evaluated at every control tick).
+PLAN_ALARM_GROUP = "service:plan"
 
 
 def plan_end(plan: Plan) -> datetime:
@@ -60,43 +67,9 @@ def plan_expiry(plan: Plan, issued: datetime, now: datetime, max_age_s: float) -
     return None
 
 
-@dataclass
-class Alarm:
-    """An alarm's current state, for the status endpoint.
-
-    Attributes
-    ----------
-    code : str
-    device : str
-        The device it concerns (``"service"`` for the service itself).
-    severity : int
-        :data:`SEVERITY_INFO`, :data:`SEVERITY_WARNING` or :data:`SEVERITY_CRITICAL`.
-    active : bool
-    since : datetime
-        When it last became active (or cleared).
-    message : str
-    value : float
-        The quantity it is about (for ``plan_expired``: the plan's age). [s]
-    """
-
-    code: str
-    device: str
-    severity: int
-    active: bool
-    since: datetime
-    message: str
-    value: float
-
-    def to_json(self) -> dict[str, object]:
-        """JSON-ready fields (times ISO 8601 UTC)."""
-        return {"code": self.code, "device": self.device, "severity": self.severity, "active": self.active,
-                "since": _iso(self.since), "message": self.message, "value": self.value}
-
-
-def alarm_reading(site: str, now: datetime, alarm: Alarm) -> Reading:
-    """The ``alarm`` reading of ``alarm`` at ``now``."""
-    return Reading(now, "alarm", {"site": site, "device": alarm.device, "code": alarm.code},
-                   {"active": float(alarm.active), "severity": float(alarm.severity), "value": float(alarm.value)})
+def plan_expired_condition(why: str, age_s: float) -> Condition:
+    """The ``plan_expired`` alarm (device ``service``, a warning) with the plan's age [s] as value."""
+    return Condition("service", PLAN_EXPIRED, SEVERITY_WARNING, age_s, why)
 
 
 def _iso(t: datetime) -> str:

@@ -1,7 +1,8 @@
 """The service: poll, forecast and plan, control, roll-up — four loops on one injectable clock.
 
 - poll (every ``poll_tick_s``): devices that are due are read; device readings, site totals and
-  15-min energy roll-ups go to the store;
+  15-min energy roll-ups go to the store; every alarm rule is evaluated and, once a minute, the
+  fuel figures (:mod:`microgrid.service.alarming`, docs/architecture.md §12);
 - plan (every ``plan_every_s``, on the quarter hour): forecast from the measured history, plan
   with the chosen strategy (the fallback plan when the optimizer fails), store the forecast,
   the plan and the optimizer's figures;
@@ -31,17 +32,12 @@ from typing import Any
 from microgrid.accounting import camp_totals
 from microgrid.clock import LoopClock
 from microgrid.plant import Setpoints
+from microgrid.plant.fuel import planned_burn_l_per_day
 from microgrid.readings import Reading
+from microgrid.service.alarming import AlarmMonitor
 from microgrid.service.collaborators import Backlog, PollSource, SetpointWriter, Store
 from microgrid.service.forecasting import History, forecast_inputs, forecast_readings
-from microgrid.service.freshness import (
-    PLAN_EXPIRED,
-    SEVERITY_WARNING,
-    Alarm,
-    alarm_reading,
-    plan_end,
-    plan_expiry,
-)
+from microgrid.service.freshness import PLAN_ALARM_GROUP, plan_end, plan_expired_condition, plan_expiry
 from microgrid.service.plan_readings import plan_readings
 from microgrid.site import Site
 from optimizer.guards import Measured, control_setpoints
@@ -91,7 +87,7 @@ class ServiceState:
     plan: Plan | None = None
     plan_issued: datetime | None = None
     errors: list[str] = field(default_factory=list)
-    alarms: dict[str, Alarm] = field(default_factory=dict)  #: by code, active or last cleared
+    fallback_streak: int | None = None  #: plans in a row from the fallback rule (None: no plan yet)
 
 
 class Service:
@@ -123,6 +119,7 @@ class Service:
         self.options = options
         self.history = history or History(options.history_days)
         self.state = ServiceState()
+        self.monitor = AlarmMonitor(site, clock.now())
         self._stop = asyncio.Event()
         self._genset_since: dict[str, tuple[bool, datetime]] = {}
         self._first_poll = asyncio.Event()
@@ -180,6 +177,7 @@ class Service:
                 self.history.add_energy(readings)
                 self._write(readings)
             self._track_gensets()
+            self._evaluate_alarms()
             self.state.last_poll, self.state.polls = self.clock.now(), self.state.polls + 1
             self._first_poll.set()
             await self._wait(self.options.poll_tick_s)
@@ -205,6 +203,7 @@ class Service:
         plan = await asyncio.to_thread(self.planner.plan, inputs, self.plan_state())
         self.state.plan, self.state.plan_issued = plan, now
         self.state.plans += 1
+        self.state.fallback_streak = (self.state.fallback_streak or 0) + 1 if plan.status == "fallback" else 0
         if plan.status == "fallback":
             self.state.fallbacks += 1
             log.warning("plan at %s is the fallback plan: %s", now.isoformat(), plan.reason)
@@ -239,24 +238,34 @@ class Service:
         active, and once when cleared); whether the plan has expired."""
         issued = self.state.plan_issued or now
         why = plan_expiry(plan, issued, now, self.options.max_plan_age_s)
-        alarm = self.state.alarms.get(PLAN_EXPIRED)
-        was_active = alarm is not None and alarm.active
-        if why is None and not was_active:
+        was = self.monitor.engine.get("service", "plan_expired")
+        if why is None and (was is None or not was.active):
             return False
-        age_s = (now - issued).total_seconds()
-        if why is not None and not was_active:
+        active = [] if why is None else [plan_expired_condition(why, (now - issued).total_seconds())]
+        if why is not None and (was is None or not was.active):
             log.error("%s: devices handed back to their own automatic mode until a fresh plan", why)
-            alarm = Alarm(PLAN_EXPIRED, "service", SEVERITY_WARNING, True, now, why, age_s)
         elif why is None:
             log.warning("a fresh plan (issued %s) drives the plant again", issued.isoformat())
-            alarm = Alarm(PLAN_EXPIRED, "service", SEVERITY_WARNING, False, now,
-                          "a fresh plan drives the plant again", age_s)
-        else:
-            assert alarm is not None
-            alarm.message, alarm.value = why, age_s
-        self.state.alarms[PLAN_EXPIRED] = alarm
-        self._write([alarm_reading(self.site.name, now, alarm)])
-        return alarm.active
+        update = self.monitor.engine.update(now, PLAN_ALARM_GROUP, active, refresh_s=0.0,
+                                            clear_message="a fresh plan drives the plant again")
+        self._write(self.monitor.plan_alarm(now, update))
+        return why is not None
+
+    def _evaluate_alarms(self) -> None:
+        """Every alarm rule over this cycle's latest values, and the fuel figures."""
+        now = self.clock.now()
+        plan = self.state.plan
+        fresh = (plan is not None and self.state.plan_issued is not None
+                 and plan_expiry(plan, self.state.plan_issued, now, self.options.max_plan_age_s) is None)
+        planned = planned_burn_l_per_day(plan.fuel_l, plan.dt_h) if plan is not None and fresh else None
+        spool = None if self.backlog is None else self.backlog.status().get("spool_points")
+        try:
+            self._write(self.monitor.poll_cycle(
+                now, self.pipeline.latest, self.pipeline.device_status(), self.pipeline.profile_of,
+                planned_l_per_day=planned, fallback_streak=self.state.fallback_streak,
+                spool_points=None if spool is None else int(spool)))
+        except Exception as exc:  # an alarm rule must never stop the poll loop
+            self._error("alarms", exc)
 
     def _measured(self) -> Measured | None:
         """The latest load, PV and SOC of every battery; None when one is missing (no guard)."""
@@ -314,6 +323,22 @@ class Service:
                 since = now - timedelta(days=1) if prev is None else now
                 self._genset_since[g.name] = (on, since)
 
+    def _fuel_status(self) -> dict[str, Any] | None:
+        """Stock, tolerance, burn and autonomy (JSON-ready; None before the first evaluation)."""
+        f = self.monitor.fuel_status
+        if f is None:
+            return None
+
+        def number(v: float | None) -> float | None:
+            return v if v is not None and math.isfinite(v) else None
+        return {"stock_l": None if f.stock is None else f.stock.stock_l,
+                "tolerance_l": None if f.stock is None else f.stock.tolerance_l,
+                "by_tank_l": None if f.stock is None else dict(f.stock.by_tank_l),
+                "burn_l_per_day": number(f.burn_l_per_day),
+                "planned_burn_l_per_day": number(f.planned_burn_l_per_day),
+                "autonomy_days": number(f.autonomy_days),
+                "unexplained_loss_l": None if f.loss is None else f.loss.litres}
+
     def plan_state(self) -> PlanState:
         """Camp state for the planner from the latest readings (defaults where unknown)."""
         latest = self.pipeline.latest
@@ -334,8 +359,9 @@ class Service:
         devices = self.pipeline.device_status()
         if devices and not any(d.get("online") for d in devices.values()):
             reasons.append("no device answers")
-        alarms = [a.to_json() for a in self.state.alarms.values() if a.active]
-        reasons += [f"{a['code']}: {a['message']}" for a in alarms]
+        alarms = [a.to_json() for a in self.monitor.active()]
+        # the service's own alarms make it unhealthy; the plant's are listed for the engineer
+        reasons += [f"{a['code']}: {a['message']}" for a in alarms if a["device"] == "service"]
         plan, issued = self.state.plan, self.state.plan_issued
         out: dict[str, Any] = {"site": self.site.name, "time": now.isoformat(), "healthy": not reasons,
                "reasons": reasons, "started": self.state.started, "last_poll": self.state.last_poll,
@@ -347,7 +373,8 @@ class Service:
                    "max_age_s": self.options.max_plan_age_s,
                    "fresh": plan_expiry(plan, issued, now, self.options.max_plan_age_s) is None},
                "plans": self.state.plans, "fallbacks": self.state.fallbacks,
-               "errors": self.state.errors[-5:], "control": self.controller.status()}
+               "errors": self.state.errors[-5:], "control": self.controller.status(),
+               "fuel": self._fuel_status()}
         if self.backlog is not None:
             out["spool"] = self.backlog.status()
         return out

@@ -27,10 +27,9 @@ from microgrid.plant import GENSET_MODES, CampState, Setpoints, StepResult, disp
 from microgrid.plant.conditions import pv_column
 from microgrid.simulator.conditions import generate_conditions
 from microgrid.simulator.devices import CampSnapshot, DeviceViews
+from microgrid.simulator.fuel import FuelDepot
 from microgrid.simulator.settings import SimulatorSettings
 from microgrid.site import Battery, Genset, PvArray, Site
-
-TANK_REFILL_PCT = 25.0  #: the day tank is refilled from the bulk tank below this level. [%]
 
 
 class CommandError(DeviceError, ValueError):
@@ -72,8 +71,12 @@ class VirtualCamp:
         self.state = CampState.initial(site)
         self.setpoints = Setpoints.default(site)
         self.time: datetime = clock.now().astimezone(timezone.utc)  #: simulated up to here
-        self.tank_l = {g.name: g.tank_l for g in site.gensets}
-        self.refills = {g.name: 0 for g in site.gensets}
+        #: bulk and day tanks, deliveries, the leak (docs/architecture.md §12)
+        self.fuel = FuelDepot(site, sim, self.time, self.seed)
+        #: alarms the devices report themselves: ``{device: {code: severity}}`` (:meth:`raise_alarm`)
+        self.device_alarms: dict[str, dict[str, int]] = {}
+        #: a disturbance of the camp grid: frequency offset [Hz] and voltage offset [%]
+        self.grid_offset: tuple[float, float] = (0.0, 0.0)
         self.pv_revert_s = {a.name: 0.0 for a in site.pv_arrays}
         self.battery_revert_s = {b.name: 0.0 for b in site.batteries}
         self._expiry: dict[tuple[str, str], datetime] = {}
@@ -97,7 +100,7 @@ class VirtualCamp:
             load, pv = self._conditions_at(self.time)
             self.state, self.last_step = dispatch_step(self.site, self.state, load, pv,
                                                        self.setpoints, dt_h)
-            self._burn_fuel(self.last_step)
+            self.fuel.step(self.time, self.step_s, self.last_step.fuel_l)
             self.time += step
         self._apply_reverts(now)
         return self.last_step
@@ -116,12 +119,19 @@ class VirtualCamp:
         i = min(int((t - day).total_seconds() // 60), 1439)
         return float(load[i]), {a.name: float(pv[i, j]) for j, a in enumerate(self.site.pv_arrays)}
 
-    def _burn_fuel(self, step: StepResult) -> None:
-        for g in self.site.gensets:
-            self.tank_l[g.name] -= step.fuel_l[g.name]
-            if self.tank_l[g.name] < TANK_REFILL_PCT / 100.0 * g.tank_l:
-                self.tank_l[g.name] = g.tank_l
-                self.refills[g.name] += 1
+    # ------------------------------------------------------------------------- faults
+    def raise_alarm(self, device: str, code: str, severity: int = 2) -> None:
+        """Make ``device`` report its own alarm ``code`` (an alarm code of its profile, e.g.
+        ``sunspec_over_temp`` or ``dse_low_oil_pressure``) until :meth:`clear_alarm`."""
+        self.site.device(device)  # KeyError for an unknown device
+        self.device_alarms.setdefault(device, {})[code] = int(severity)
+
+    def clear_alarm(self, device: str, code: str | None = None) -> None:
+        """Stop reporting ``code`` (every alarm of the device when None)."""
+        if code is None:
+            self.device_alarms.pop(device, None)
+        else:
+            self.device_alarms.get(device, {}).pop(code, None)
 
     # ------------------------------------------------------------------------- setpoints
     def _apply_reverts(self, t: datetime) -> None:
@@ -228,7 +238,9 @@ class VirtualCamp:
         ``charge_limit_kw``, ``discharge_limit_kw``, ``limits_revert_s``; genset: ``power_kw``,
         ``running`` (0/1), ``load_pct``, ``fuel_rate_lph``, ``fuel_level_pct``, ``run_hours_h``,
         ``starts``, ``energy_total_kwh``, ``fuel_total_l``, ``mode`` ("auto"/"run"/"stop"),
-        ``base_load_kw`` (0 = sharing); load_meter: ``power_kw``, ``energy_total_kwh``.
+        ``base_load_kw`` (0 = sharing); load_meter: ``power_kw``, ``energy_total_kwh``; fuel_tank:
+        ``capacity_l``, ``level_pct``, ``volume_l``, ``gauge_status``, ``fluid_type``. Every device
+        also has ``alarms``: ``{code: severity}`` it reports itself (:meth:`raise_alarm`).
         """
         try:
             device = self.site.device(name)
@@ -240,8 +252,10 @@ class VirtualCamp:
     def snapshot(self) -> CampSnapshot:
         """What the devices can report now (without advancing the physics)."""
         return CampSnapshot(state=self.state, step=self.last_step, setpoints=self.setpoints,
-                            tank_l=dict(self.tank_l), pv_revert_s=dict(self.pv_revert_s),
-                            battery_revert_s=dict(self.battery_revert_s))
+                            tank_l=dict(self.fuel.day_l), pv_revert_s=dict(self.pv_revert_s),
+                            battery_revert_s=dict(self.battery_revert_s),
+                            gauge_l={t.name: self.fuel.gauge_l(t.name, self.time) for t in self.site.fuel_tanks},
+                            grid_offset=self.grid_offset, device_alarms=self.device_alarms)
 
     @property
     def totals(self) -> dict[str, float]:

@@ -9,12 +9,14 @@ and battery health).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from microgrid.plant import CampState, Setpoints, StepResult
 from microgrid.simulator import health
+from microgrid.simulator.fuel import FUEL_TYPE_DIESEL, level_pct
 from microgrid.simulator.settings import SimulatorSettings
-from microgrid.site import Battery, Device, Genset, LoadMeter, PvArray, Site
+from microgrid.site import Battery, Device, FuelTank, Genset, LoadMeter, PvArray, Site
 
 # SunSpec inverter operating states (model 103 St).
 ST_SLEEPING, ST_MPPT, ST_THROTTLED = 2, 4, 5
@@ -51,6 +53,9 @@ class CampSnapshot:
     tank_l: Mapping[str, float]  #: day-tank contents per genset [L]
     pv_revert_s: Mapping[str, float]  #: revert time of each inverter's limit [s]
     battery_revert_s: Mapping[str, float]  #: revert time of each battery's limits [s]
+    gauge_l: Mapping[str, float] = field(default_factory=dict)  #: what each bulk tank's gauge reads [L]
+    grid_offset: tuple[float, float] = (0.0, 0.0)  #: disturbance: frequency [Hz], voltage [%]
+    device_alarms: Mapping[str, Mapping[str, int]] = field(default_factory=dict)  #: {device: {code: severity}}
 
 
 class DeviceViews:
@@ -66,16 +71,34 @@ class DeviceViews:
                          for g in site.gensets}
         self.load_kwh0 = k * LOAD_START_H * sim.load_base_kw
 
-    def values(self, device: Device, snap: CampSnapshot) -> dict[str, float | str | None]:
+    def values(self, device: Device, snap: CampSnapshot) -> dict[str, Any]:
+        """The device's fields, its ``alarms`` (``{code: severity}``) and the grid disturbance."""
+        out: dict[str, Any]
         if isinstance(device, PvArray):
-            return self.pv(device, snap)
-        if isinstance(device, Battery):
-            return self.battery(device, snap)
-        if isinstance(device, Genset):
-            return self.genset(device, snap)
-        if isinstance(device, LoadMeter):
-            return self.load_meter(device, snap)
-        raise TypeError(f"unknown device type {type(device).__name__}")
+            out = self.pv(device, snap)
+        elif isinstance(device, Battery):
+            out = self.battery(device, snap)
+        elif isinstance(device, Genset):
+            out = self.genset(device, snap)
+        elif isinstance(device, LoadMeter):
+            out = self.load_meter(device, snap)
+        elif isinstance(device, FuelTank):
+            out = self.fuel_tank(device, snap)
+        else:
+            raise TypeError(f"unknown device type {type(device).__name__}")
+        df, dv = snap.grid_offset
+        if "frequency_hz" in out and (df or dv) and out["frequency_hz"]:  # a stopped set reads 0
+            out["frequency_hz"] += df
+            for k in ("voltage_l1_l2_v", "voltage_l2_l3_v", "voltage_l3_l1_v"):
+                out[k] *= 1.0 + dv / 100.0
+        out["alarms"] = dict(snap.device_alarms.get(device.name, {}))
+        return out
+
+    def fuel_tank(self, t: FuelTank, c: CampSnapshot) -> dict[str, Any]:
+        """A bulk tank's gauge (Victron GX tank service): contents, level, status OK, diesel."""
+        litres = c.gauge_l.get(t.name, 0.0)
+        return {"capacity_l": t.capacity_l, "volume_l": litres, "level_pct": level_pct(litres, t.capacity_l),
+                "gauge_status": 0.0, "fluid_type": float(FUEL_TYPE_DIESEL)}
 
     def pv(self, a: PvArray, c: CampSnapshot) -> dict[str, float | str | None]:
         step = c.step

@@ -31,6 +31,7 @@ from pymodbus.simulator import DataType, SimData, SimDevice
 from microgrid.errors import ConfigError
 from microgrid.plant.nameplate import nameplate
 from microgrid.site import ModbusEndpoint, SerialLine
+from telemetry.alarms.device import encode_alarms
 from telemetry.registers import NotWritableError, OutOfLimitsError, Profile, decode_write, encode, load_profile
 
 log = logging.getLogger(__name__)
@@ -74,8 +75,14 @@ class DeviceImage:
         self.refresh()
 
     def refresh(self) -> None:
-        """Re-encode the camp's current values (keeps the last image if encoding fails)."""
+        """Re-encode the camp's current values (keeps the last image if encoding fails).
+
+        The alarms the camp makes the device report (``values["alarms"]``: ``{code: severity}``)
+        go into the profile's alarm points (:func:`telemetry.alarms.device.encode_alarms`); with
+        none, every alarm point reads "no alarm"."""
         values = {**self.static, **self.camp.device_values(self.name)}
+        alarms = values.pop("alarms", None)
+        values.update(encode_alarms(self.profile, alarms if isinstance(alarms, dict) else {}))
         errors: list[str] = []
         self.image = encode(self.profile, values, errors)
         for message in errors:

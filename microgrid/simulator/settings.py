@@ -28,10 +28,21 @@ class SimulatorSettings:
     load_peak_kw: float = 600.0  #: afternoon air-conditioning peak. [kW]
     load_peak_hour: float = 15.0  #: local solar hour of the peak. [h]
     load_noise_pct: float = 3.0  #: standard deviation of the load noise. [%]
+    fuel_tank_initial_pct: float = 60.0  #: bulk tanks' level at the start. [%]
+    fuel_delivery_every_days: float = 7.0  #: a tanker comes this often (0: never). [d]
+    fuel_delivery_first_h: float = 10.0  #: the first comes this long after the start. [h]
+    fuel_delivery_l: float = 30000.0  #: litres a tanker brings. [L]
+    fuel_delivery_l_per_min: float = 500.0  #: how fast it pumps. [L/min]
+    fuel_gauge_noise_l: float = 10.0  #: standard deviation of a bulk gauge's reading. [L]
+    fuel_leak_l_per_h: float = 0.0  #: a leak from the first bulk tank from the start. [L/h]
 
 
 SIMULATOR = {"seed": Key(int, 1), "load_base_kw": num(0, 1e6, 300.0), "load_peak_kw": num(0, 1e6, 600.0),
-             "load_peak_hour": num(0, 24, 15.0), "load_noise_pct": num(0, 50, 3.0)}
+             "load_peak_hour": num(0, 24, 15.0), "load_noise_pct": num(0, 50, 3.0),
+             "fuel_tank_initial_pct": num(0, 100, 60.0), "fuel_delivery_every_days": num(0, 365, 7.0),
+             "fuel_delivery_first_h": num(0, 24 * 365, 10.0), "fuel_delivery_l": num(0, 1e6, 30000.0),
+             "fuel_delivery_l_per_min": num(0, 1e5, 500.0, low_open=True),
+             "fuel_gauge_noise_l": num(0, 1e4, 10.0), "fuel_leak_l_per_h": num(0, 1e5, 0.0)}
 #: Keys that used to be simulator knobs and now describe the site's climate.
 MOVED_TO_CLIMATE = ("clear_sky_index_mean", "cloud_variability", "ambient_temp_c")
 

@@ -6,8 +6,9 @@ other figure: the newest point of each (device, code) in the last ``lookback`` s
 is active. A store without any ``alarm`` point (alarms are not evaluated yet) is "not known",
 shown as "—", never as 0.
 
-Fuel autonomy needs the tanks (stock) and the burn rate; no site file declares tanks yet, so it
-is not known ("—").
+Fuel autonomy is the service's own figure (the ``fuel`` measurement its fuel ledger writes once a
+minute: stock on site over the plan's daily burn, docs/architecture.md §12): the newest value in
+the hour before ``now``; "—" when the store has none (no tank, or a service without a ledger).
 """
 
 from __future__ import annotations
@@ -60,7 +61,17 @@ def read_alarms(store: Historian, site: Site, now: datetime, lookback: timedelta
     return Alarms(True, tuple(active), by_device)
 
 
+FUEL = "fuel"
+#: The fuel ledger's figure is taken when it is at most this old.
+FUEL_LOOKBACK = timedelta(hours=1)
+
+
 def fuel_autonomy_days(store: Historian, site: Site, now: datetime) -> float | None:
-    """Days of fuel left (tank stock / planned burn), or None when the site declares no tank
-    (no site file does yet: issue 15). [d]"""
-    return None
+    """Days of diesel left at ``now`` as the service last computed them, or None when not known
+    (nothing burns: none either, the page says so). [d]"""
+    tags = {"site": site.name}
+    if store.latest_time(FUEL, ["autonomy_days"], tags) is None:
+        return None
+    df = store.query(FUEL, ["autonomy_days"], now - FUEL_LOOKBACK, now + timedelta(seconds=1), tags=tags)
+    values = df["autonomy_days"].dropna() if len(df) else df
+    return float(values.iloc[-1]) if len(values) else None

@@ -46,7 +46,7 @@ def _headline(d: PageData) -> str:
         _figure("co2_t", "CO\u2082", None if s is None else s.co2_t, "t",
                 f"{s.emission_factor_kg_per_l:g} kg per litre" if s else ""),
         _figure("fuel_autonomy_days", "Fuel autonomy", d.fuel_autonomy_days, "d",
-                "" if d.fuel_autonomy_days is not None else "no fuel tanks known"),
+                "at the plan's daily burn" if d.fuel_autonomy_days is not None else "no fuel ledger in the store"),
         _figure("active_alarms", "Active alarms", None if alarms is None else float(alarms), "",
                 "" if alarms is not None else "no alarm data in the store"),
     ]

@@ -40,8 +40,8 @@ STATS = ("count", "sum", "min", "max", "last")
 WATERMARK = "rollup_watermark"
 #: Measurements that are rolled up and whose raw readings expire: the measured telemetry.
 #: The rest (``energy``, ``genset_energy``, ``plan``, ``forecast``, ``setpoint``,
-#: ``optimizer``, ``alarm``...) is a record, small, and kept as written.
-TELEMETRY = frozenset({"pv_inverter", "battery", "genset", "load_meter", "camp"})
+#: ``optimizer``, ``alarm``, ``fuel``, ``fuel_delivery``...) is a record, small, and kept as written.
+TELEMETRY = frozenset({"pv_inverter", "battery", "genset", "load_meter", "fuel_tank", "camp"})
 
 Point = tuple[str, tuple, dict, int]  #: measurement, sorted tag items, fields, time [ns]
 

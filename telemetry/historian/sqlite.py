@@ -71,7 +71,8 @@ FUTURE_MEASUREMENTS = ("plan", "plan_genset", "forecast")
 #: chunks, so a month of them is 30 chunks to read. [s]
 DAILY = 86400.0
 SLOW_MEASUREMENTS = {m: DAILY for m in ("energy", "genset_energy", "plan", "plan_genset", "forecast",
-                                        "optimizer", "setpoint", "alarm", "rollup_watermark")}
+                                        "optimizer", "setpoint", "alarm", "fuel_delivery",
+                                        "rollup_watermark")}
 
 Point = tuple[str, tuple, dict, int]
 

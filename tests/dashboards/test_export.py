@@ -47,11 +47,51 @@ def _overlap(a: dict, b: dict) -> bool:
             and a["y"] < b["y"] + b["h"] and b["y"] < a["y"] + a["h"])
 
 
-def test_export_writes_the_camp_and_mission_dashboards_and_provisioning(exported):
+def test_export_writes_the_camp_and_mission_dashboards_provisioning_and_alert_rules(exported):
     assert set(_dashboards(exported)) == {"camp-overview", "camp-generators", "camp-environment",
-                                          "camp-plant-health", "mission-overview"}
+                                          "camp-plant-health", "camp-fuel", "mission-overview"}
     assert (exported / "provisioning" / "datasources" / "camp-influxdb.yaml").is_file()
     assert (exported / "provisioning" / "dashboards" / "camp-microgrid.yaml").is_file()
+    assert (exported / "provisioning" / "alerting" / "camp-alerts.yaml").is_file()
+
+
+#: Keys of Grafana's unified-alerting rule provisioning format (docs: "Create and manage alerting
+#: resources using file provisioning").
+GROUP_KEYS, RULE_KEYS = {"orgId", "name", "folder", "interval", "rules"}, {
+    "uid", "title", "condition", "data", "dashboardUid", "panelId", "noDataState", "execErrState",
+    "for", "annotations", "labels", "isPaused"}
+QUERY_KEYS = {"refId", "relativeTimeRange", "datasourceUid", "model", "queryType"}
+
+
+def test_alert_rules_are_grafana_provisioning_shaped(exported):
+    doc = yaml.safe_load((exported / "provisioning" / "alerting" / "camp-alerts.yaml").read_text())
+    assert doc["apiVersion"] == 1 and set(doc) == {"apiVersion", "groups"}
+    [group] = doc["groups"]
+    assert set(group) <= GROUP_KEYS and group["folder"] == "Camp microgrid"
+    assert re.fullmatch(r"\d+[smh]", group["interval"])
+    uids = [r["uid"] for r in group["rules"]]
+    assert len(uids) == len(set(uids)) and all(re.fullmatch(r"[A-Za-z0-9_-]{1,40}", u) for u in uids)
+    codes = set()
+    for rule in group["rules"]:
+        assert set(rule) <= RULE_KEYS and {"uid", "title", "condition", "data", "for"} <= set(rule)
+        assert rule["noDataState"] in ("NoData", "Alerting", "OK")
+        assert rule["execErrState"] in ("Error", "Alerting", "OK")
+        refs = {q["refId"]: q for q in rule["data"]}
+        assert all(set(q) <= QUERY_KEYS for q in rule["data"]) and rule["condition"] in refs
+        a = refs["A"]
+        assert a["datasourceUid"] == DATASOURCE.uid and a["relativeTimeRange"]["to"] == 0
+        query = a["model"]["query"]
+        assert a["model"]["rawQuery"] is True and "$timeFilter" in query
+        assert re.findall(r"\$\w+", query) == ["$timeFilter"] and '/^malakal$/' in query
+        assert refs["B"]["model"] == {"refId": "B", "type": "reduce", "expression": "A", "reducer": "last",
+                                      "settings": {"mode": "dropNN"}}
+        assert refs["C"]["model"]["type"] == "threshold" and refs["C"]["model"]["expression"] == "B"
+        codes |= set(re.findall(r'"code" = \'(\w+)\'', query))
+    assert codes == {"device_offline", "wet_stacking", "soc_below_floor", "fuel_autonomy_low",
+                     "fuel_unexplained_loss", "optimizer_fallback", "plan_expired", "spool_backlog",
+                     "frequency_out_of_band", "voltage_out_of_band"}
+    titles = {r["title"] for r in group["rules"]}
+    assert {"Alarm reported by a device", "No readings from the camp's service"} <= titles
 
 
 def test_dashboard_json_is_grafana_11_shaped(exported):

@@ -58,9 +58,9 @@ ALARMS = [_alarm(2, "malakal", "service", "plan_expired", 1.0), _alarm(3, "malak
           _alarm(5, "malakal", "dg-1", "low_load", 1.0),
           _alarm(6, "bor", "camp-main", "offline", 1.0), _alarm(7, "bor", "camp-main", "offline", 0.0),
           _alarm(8, "juba", "dg-1", "low_load", 1.0)]
-AUTONOMY = [Reading(START + timedelta(hours=h), "fuel", {"site": "malakal"}, {"autonomy_d": d})
+AUTONOMY = [Reading(START + timedelta(hours=h), "fuel", {"site": "malakal"}, {"autonomy_days": d})
             for h, d in ((1, 9.0), (12, 8.5))] + [Reading(START + timedelta(hours=2), "fuel", {"site": "juba"},
-                                                          {"autonomy_d": 2.0})]
+                                                          {"autonomy_days": 2.0})]
 
 
 @pytest.fixture(scope="module")

@@ -89,6 +89,8 @@ def _own_history() -> list[Reading]:
         soc -= bat / 60.0 / 1000.0 * 100.0
         if t < END:
             for d in SITE.devices:
+                if d.name not in devices:           # the bulk tank: the fuel ledger is hand-made below
+                    continue
                 kind = {"camp-main": "load_meter", "bess-1": "battery"}.get(d.name)
                 kind = kind or ("genset" if d.name.startswith("dg") else "pv_inverter")
                 out.append(Reading(t, kind, {"site": SITE.name, "device": d.name},
@@ -151,6 +153,33 @@ def _control_readings() -> list[Reading]:
         out.append(Reading(START + timedelta(hours=6 + k), "setpoint",
                            {**tags, "device": "dg-1", "point": "mode"},
                            {"value": 1.0, "accepted": accepted}))
+    return out + _fuel_and_alarm_readings()
+
+
+#: Deliveries of the hand-made fuel ledger: (hour, litres).
+DELIVERIES = ((10, 30000.0), (16, 12000.0))
+
+
+def _fuel_and_alarm_readings() -> list[Reading]:
+    """What the service's fuel ledger and alarm engine write (``fuel`` each 15 min here, two
+    ``fuel_delivery`` points, ``alarm`` transitions): bess-1 below its SOC floor 02:00-03:00, dg-1
+    reporting low oil pressure from 20:00 (still active at the end of the day)."""
+    tags = {"site": SITE.name}
+    out = []
+    for k in range(96):
+        h = k / 4.0
+        stock = 40000.0 - 100.0 * h + sum(litres for at, litres in DELIVERIES if h >= at)
+        out.append(Reading(START + k * INTERVAL, "fuel", tags,
+                           {"stock_l": stock, "tolerance_l": 452.0, "burn_l_per_day": 2400.0,
+                            "planned_burn_l_per_day": 2300.0, "autonomy_days": stock / 2300.0,
+                            "unexplained_loss_l": 10.0 + k}))
+    for at, litres in DELIVERIES:
+        out.append(Reading(START + timedelta(hours=at), "fuel_delivery", tags,
+                           {"delivered_l": litres, "duration_min": litres / 500.0}))
+    for hour, device, code, active in ((2, "bess-1", "soc_below_floor", 1.0), (3, "bess-1", "soc_below_floor", 0.0),
+                                       (20, "dg-1", "dse_low_oil_pressure", 1.0)):
+        out.append(Reading(START + timedelta(hours=hour), "alarm", {**tags, "device": device, "code": code},
+                           {"active": active, "severity": 2.0, "value": 3.0}))
     return out
 
 
@@ -217,6 +246,7 @@ def expected_values(report, readings) -> dict[str, object]:
     """Query → expected value: a number, {column: number} or {device: number}."""
     g = {s.name: s for s in report.gensets}
     opt = [r for r in readings if r.measurement == "optimizer"][-1].fields
+    fuel = [r for r in readings if r.measurement == "fuel"][-1].fields
     setpoints = [r.fields["accepted"] for r in readings if r.measurement == "setpoint"]
     return {
         q.RENEWABLE_FRACTION_PCT: report.renewable_fraction_pct,
@@ -249,6 +279,15 @@ def expected_values(report, readings) -> dict[str, object]:
         q.LATEST_ENGINE_BATTERY_V: _last(readings, "genset", "engine_battery_v"),
         q.LATEST_BATTERY_SOH_PCT: _last(readings, "battery", "soh_pct"),
         q.LATEST_MODULE_TEMP_MAX_C: _last(readings, "battery", "module_temp_max_c"),
+        q.FUEL_STOCK_L: fuel["stock_l"],
+        q.FUEL_AUTONOMY_DAYS: fuel["autonomy_days"],
+        q.FUEL_PLANNED_BURN_L_PER_DAY: 2300.0,
+        q.FUEL_BURN_L_PER_DAY: 2400.0,
+        q.FUEL_UNEXPLAINED_LOSS_L: 10.0 + 95,
+        q.FUEL_DELIVERED_L: sum(litres for _, litres in DELIVERIES),
+        q.FUEL_DELIVERIES: len(DELIVERIES),
+        q.CONVOYS_AVOIDED: report.fuel_avoided_l / SITE.logistics.tanker_size_l,
+        q.ALARMS_ACTIVE: 1.0,                       # dg-1's low oil pressure; bess-1's cleared
     }
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from microgrid.config import load_site, site_from_dict
 from microgrid.errors import ConfigError
+from microgrid.site import AlarmSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "sites" / "example-camp.toml"
@@ -216,3 +217,41 @@ def test_one_bus_one_line_setting_and_unique_units():
     raw["load_meter"][1]["modbus"]["unit_id"] = 8
     site = site_from_dict(raw, "camp.toml")
     assert [m.modbus.link for m in site.load_meters] == ["serial:/dev/ttyUSB0"] * 2
+
+
+@pytest.mark.parametrize("mutate, key, words", [
+    (lambda r: r["fuel_tank"][0].__setitem__("capacity_l", 0), "fuel_tank[bulk-1].capacity_l", "must be > 0"),
+    (lambda r: r["fuel_tank"][0].__setitem__("gauge_tolerance_l", 90000), "fuel_tank[bulk-1].gauge_tolerance_l",
+     "must be < capacity_l"),
+    (lambda r: r["fuel_tank"][0].__setitem__("tolerance_l", 5), "fuel_tank[bulk-1].tolerance_l",
+     "did you mean 'gauge_tolerance_l'"),
+    (lambda r: r["fuel_tank"][0]["modbus"].update(port=15051, unit_id=1), "fuel_tank[bulk-1].modbus",
+     "also used by 'camp-main'"),
+    (lambda r: r["alarms"].__setitem__("frequency_band_hz", [51, 49]), "alarms.frequency_band_hz",
+     "must be [low, high]"),
+    (lambda r: r["alarms"].__setitem__("voltage_band_v", [360]), "alarms.voltage_band_v", "must be [low, high]"),
+    (lambda r: r["alarms"].__setitem__("soc_floor_pct", 120), "alarms.soc_floor_pct", "out of range"),
+    (lambda r: r["alarms"].__setitem__("fallback_cycles", 1.5), "alarms.fallback_cycles", "must be int"),
+    (lambda r: r["alarms"].__setitem__("autonomy_days", 3), "alarms.autonomy_days",
+     "did you mean 'autonomy_min_days'"),
+])
+def test_bad_fuel_and_alarm_keys_name_the_key(mutate, key, words):
+    raw = example_raw()
+    mutate(raw)
+    with pytest.raises(ConfigError) as err:
+        site_from_dict(raw, "camp.toml")
+    assert err.value.key == key and words in str(err.value)
+
+
+def test_fuel_tanks_and_alarm_thresholds():
+    site = load_site(EXAMPLE)
+    [tank] = site.fuel_tanks
+    assert (tank.name, tank.capacity_l, tank.gauge_tolerance_l, tank.modbus.profile) == (
+        "bulk-1", 80000.0, 400.0, "victron_gx_tank")
+    assert site.device("bulk-1") is tank and site.devices[-1] is tank
+    assert site.alarms.frequency_band_hz == (49.0, 51.0) and site.alarms.fallback_cycles == 3
+    raw = example_raw()
+    del raw["alarms"], raw["fuel_tank"][0]["gauge_tolerance_l"]
+    site = site_from_dict(raw, "camp.toml")
+    assert site.fuel_tanks[0].gauge_tolerance_l == 800.0                 # default: 1 % of capacity
+    assert site.alarms == AlarmSettings()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pandas as pd
 import pytest
@@ -119,3 +119,35 @@ def test_nan_stays_missing():
     e.loc[T2, "pv_kwh"] = math.nan
     s = summarize(SITE, PERIOD, e, genset_df())
     assert s.pv_kwh == 60.0
+
+
+def test_fuel_logistics_convoys_deliveries(tmp_path):
+    """Convoys avoided = litres avoided / tanker size (from the roll-ups); deliveries from the
+    service's ledger when it ran in the period, else missing (never 0)."""
+    import dataclasses
+
+    from microgrid.readings import Reading
+    from microgrid.reports.fuel_logistics import with_fuel_logistics
+    from microgrid.reports.tables import fuel_logistics_rows
+    from telemetry.historian import open_historian
+
+    site = load_site(EXAMPLE_SITE)
+    period = parse_period("2026-10", site.location.timezone)
+    t0 = period.start_utc
+    energy = pd.DataFrame([{"time": t0 + timedelta(minutes=15 * i), "load_kwh": 100.0, "genset_kwh": 60.0,
+                            "pv_kwh": 40.0, "fuel_l": 18.0, "diesel_only_fuel_l": 30.0, "coverage_pct": 100.0}
+                           for i in range(96)])
+    s = summarize(site, period, energy, None)
+    assert s.tanker_size_l == 30000.0 and s.convoys_avoided == pytest.approx(96 * 12.0 / 30000.0)
+    bare = dataclasses.replace(site, logistics=None)
+    assert summarize(bare, period, energy, None).convoys_avoided is None
+    with open_historian(f"sqlite:///{tmp_path / 'h.sqlite'}") as store:
+        assert with_fuel_logistics(store, site, period, s).fuel_logistics is None     # no ledger: missing
+        tags = {"site": site.name}
+        store.write([Reading(t0 + timedelta(hours=h), "fuel", tags, {"stock_l": 40000.0}) for h in range(24)]
+                    + [Reading(t0 + timedelta(hours=3), "fuel_delivery", tags, {"delivered_l": 29950.0}),
+                       Reading(t0 + timedelta(days=40), "fuel_delivery", tags, {"delivered_l": 1.0})])
+        with_ledger = with_fuel_logistics(store, site, period, s)
+    assert (with_ledger.fuel_logistics.delivered_l, with_ledger.fuel_logistics.deliveries) == (29950.0, 1)
+    rows = {r.key: r.value for r in fuel_logistics_rows(with_ledger)}
+    assert rows == {"delivered_l": 29950.0, "deliveries": 1.0, "convoys_avoided": s.convoys_avoided}

@@ -97,7 +97,10 @@ async def run_camp_service(site: Site, store: Any, hours: float, *,
                            strategy: str = "load-following", planner: Any = None,
                            events: dict[timedelta, Event] | None = None,
                            sample_every: timedelta = timedelta(minutes=5),
-                           start: datetime = START, poll_interval_s: float = POLL_S) -> CampRun:
+                           start: datetime = START, poll_interval_s: float = POLL_S,
+                           sim: Any = None, physics_site: Site | None = None,
+                           control_mode: str = "enabled", options: ServiceOptions | None = None,
+                           genset_revert_s: float | None = 300.0) -> CampRun:
     """Serve the virtual camp and run the whole service against it on an :class:`EventClock`.
 
     Parameters
@@ -113,16 +116,23 @@ async def run_camp_service(site: Site, store: Any, hours: float, *,
         simulated time stands still while an event works).
     sample_every : timedelta
         ``Service.status()`` is sampled at this cadence (and right after every event).
+    sim : SimulatorSettings, optional
+        The virtual camp's knobs (default the example's).
+    physics_site : Site, optional
+        The site the virtual camp's physics runs (default ``site``; e.g. a genset without a
+        minimum load, to run it where the service's site says it must not).
+    control_mode, options, genset_revert_s :
+        The service's control mode and options; the camp's genset heartbeat.
     """
     clock = EventClock(start)
-    camp = VirtualCamp(site, SIM, clock)
+    camp = VirtualCamp(physics_site or site, sim or SIM, clock, genset_revert_s=genset_revert_s)
     servers = await serve_camp(site, camp)
     run = CampRun(site, clock, camp, servers, RecordingStore(store))
     try:
         backlog = store if isinstance(store, SpooledHistorian) else None
         run.wired = await wire_service(site, clock=clock, store=run.store, strategy=strategy,
-                                       backlog=backlog, control_mode="enabled", status_port=None,
-                                       options=ServiceOptions(poll_tick_s=poll_interval_s))
+                                       backlog=backlog, control_mode=control_mode, status_port=None,
+                                       options=options or ServiceOptions(poll_tick_s=poll_interval_s))
         if planner is not None:
             run.wired.service.planner = planner
         stop = asyncio.Event()

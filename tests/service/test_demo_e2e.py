@@ -95,10 +95,11 @@ def test_demo_writes_report_and_dashboards(demo):
     assert f"{r.summary.fuel_l:,.0f}" in (r.out / "report.html").read_text().replace("\u202f", ",") \
         or f"{r.summary.fuel_l:.0f}" in (r.out / "report.html").read_text()
     dashboards = sorted((r.out / "grafana" / "dashboards").glob("*.json"))
-    assert [d.stem for d in dashboards] == ["camp-environment", "camp-generators", "camp-overview",
+    assert [d.stem for d in dashboards] == ["camp-environment", "camp-fuel", "camp-generators", "camp-overview",
                                             "camp-plant-health"]
     assert all(json.loads(d.read_text())["panels"] for d in dashboards)
     assert (r.out / "grafana" / "provisioning" / "datasources").is_dir()
+    assert (r.out / "grafana" / "provisioning" / "alerting" / "camp-alerts.yaml").is_file()
 
 
 @pytest.mark.integration
@@ -134,3 +135,25 @@ def test_mission_report_on_the_demo_store(demo, tmp_path, capsys):
     assert float(camp[("diesel", "fuel_l")]) > 0
     for other in ("bor",):
         assert by_camp[(other, "fuel_l")] == "" and by_camp[(other, "flag")] == "no data in 2026-11"
+
+
+def test_demo_prints_fuel_stock_autonomy_and_deliveries(demo):
+    """The tanker of the example's virtual camp comes 10 h into the day: the service finds it in
+    the tank levels, the summary prints stock, days of autonomy and the delivery, and the report
+    has the fuel-logistics section (docs/architecture.md §12)."""
+    site, r = demo
+    f = r.fuel
+    assert f.stock.stock_l > 40000 and 0 < f.autonomy_days < 100
+    [(when, litres)] = r.deliveries
+    assert r.delivered_truth_l == 30000.0 and abs(litres - r.delivered_truth_l) <= f.stock.tolerance_l
+    text = summary_text(r, 1.0)
+    assert f"fuel on site           {f.stock.stock_l:8,.0f} L" in text
+    assert f"days of autonomy       {f.autonomy_days:.1f} days at the plan's" in text
+    assert f"deliveries             1: {when:%Y-%m-%d %H:%M} UTC {litres:,.0f} L" in text
+    logistics = r.summary.fuel_logistics
+    assert logistics.deliveries == 1 and logistics.delivered_l == pytest.approx(litres)
+    assert r.summary.convoys_avoided == pytest.approx(r.summary.fuel_avoided_l / 30000.0)
+    html = (r.out / "report.html").read_text()
+    assert "Diesel delivered" in html and "Convoys avoided (litres avoided / 30,000 L)" in html
+    heads = ("fuel", "days", "deliveries", "convoys", "alarms")
+    print("\n" + "\n".join(line for line in text.splitlines() if line.split()[:1] and line.split()[0] in heads))

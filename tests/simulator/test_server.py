@@ -214,7 +214,9 @@ RESOLUTION = {"ac_power_kw": 0.01, "energy_total_kwh": 1.0, "power_kw": 0.1, "so
               "current_a": 0.1, "cell_voltage_max_v": 0.001, "cell_voltage_min_v": 0.001,
               "module_temp_max_c": 0.1, "module_temp_min_c": 0.1, "charge_current_limit_a": 1.0,
               "discharge_current_limit_a": 1.0, "oil_pressure_kpa": 1.0, "coolant_temp_c": 1.0,
-              "engine_battery_v": 0.1}
+              "engine_battery_v": 0.1,
+              # the bulk tank's gauge (Victron GX tank: 0.1 % and 1/10 L)
+              "level_pct": 0.1, "volume_l": 0.1, "capacity_l": 0.1}
 
 
 def test_virtual_camp_served_over_modbus():

@@ -25,7 +25,7 @@ def _raw() -> dict:
 def test_example_knobs_and_site_are_read_apart():
     site, sim = load_camp(EXAMPLE_SITE)
     assert sim == SimulatorSettings(seed=7, load_base_kw=300.0, load_peak_kw=600.0, load_peak_hour=15.0,
-                                    load_noise_pct=3.0)
+                                    load_noise_pct=3.0, fuel_tank_initial_pct=50.0)
     assert load_simulator_settings(EXAMPLE_SITE) == sim
     assert "simulator" not in {f.name for f in dataclasses.fields(site)}  # production code cannot reach it
     assert site.climate.clear_sky_index_mean == 0.8 and site.climate.ambient_temp_c == 30.0

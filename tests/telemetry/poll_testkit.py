@@ -54,6 +54,7 @@ STANDIN_VALUES = {
              "run_hours_h": 8.0, "energy_total_kwh": 1000.0, "fuel_level_pct": 90.0,
              "fuel_rate_lph": 0.0},
     "camp-main": {"power_kw": 412.5, "energy_total_kwh": 99.0},
+    "bulk-1": {"capacity_l": 80000.0, "volume_l": 41234.5, "level_pct": 51.5, "gauge_status": 0, "fluid_type": 7},
 }
 
 
@@ -207,7 +208,7 @@ def raw_site(base: Site, name: str, port: int, **changes) -> Site:
     d = base.device(name)
     d = dataclasses.replace(d, modbus=dataclasses.replace(d.modbus, host="127.0.0.1", port=port,
                                                           **changes))
-    kinds = {"pv_arrays": (), "batteries": (), "gensets": (), "load_meters": ()}
+    kinds = {"pv_arrays": (), "batteries": (), "gensets": (), "load_meters": (), "fuel_tanks": ()}
     for attr in kinds:
         if d in getattr(base, attr) or any(x.name == name for x in getattr(base, attr)):
             kinds[attr] = (d,)

@@ -27,7 +27,7 @@ def test_reads_writes_and_exception_codes():
         pv, meter = site.pv_arrays[0], site.load_meters[0]
         c = connections.for_device(pv)
         try:
-            assert connections.for_device(pv) is c and len(connections) == 8
+            assert connections.for_device(pv) is c and len(connections) == len(site.devices) == 9
             assert await c.read(1, 40000, 2) == [0x5375, 0x6E53]             # "SunS"
             assert len(await connections.for_device(meter).read(1, 52, 2, function="input")) == 2
             for w in plan_write(load_profile("sunspec_inverter"), "power_limit_pct", 42.5).writes:

@@ -38,7 +38,7 @@ def test_finds_suns_at_40000_on_the_virtual_camp():
             # marker (40148) a 125-register read past the map, refused, then 2 registers
             assert chain.requests == c1.requests == 4
             chain = await discover(c2, 1)
-            assert chain.model_ids == (1, 802, 803, 124, 701)
+            assert chain.model_ids == (1, 802, 803, 124, 701, 713)
         finally:
             await c1.close()
             await c2.close()

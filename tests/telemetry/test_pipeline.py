@@ -32,7 +32,7 @@ def _camp(readings):
 def test_camp_totals_of_one_cycle():
     pipe = PollPipeline(SITE, poller=None)
     out = pipe.ingest(_cycle(T0, STANDIN_VALUES))
-    assert len(out) == 8 + 1
+    assert len(out) == len(SITE.devices) + 1 == 9 + 1
     camp = _camp(out)
     assert camp.time == T0 and dict(camp.tags) == {"site": "malakal"}
     assert camp.fields["pv_kw"] == pytest.approx(123.4 + 120.0 + 50.0)
@@ -93,7 +93,7 @@ def test_pipeline_cycle_over_modbus():
         try:
             out = await pipe.cycle()
             assert [r.measurement for r in out].count("camp") == 1
-            assert len(out) == 9
+            assert len(out) == len(site.devices) + 1 == 10
             camp = _camp(out)
             assert camp.fields["load_kw"] == 412.5 and camp.fields["genset_kw"] == 200.0
             assert pipe.latest["bess-1"]["soc_pct"] == 61.5

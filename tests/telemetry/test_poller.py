@@ -62,7 +62,7 @@ def test_readings_shape_and_cadence():
         clock = ManualClock(T0)
         async with polled_camp(site, clock=clock) as (servers, poller):
             cycle = await poller.poll_due()              # nothing polled yet: all due
-            assert len(cycle.readings) == 8 and cycle.offline == []
+            assert len(cycle.readings) == len(site.devices) == 9 and cycle.offline == []
             r = next(r for r in cycle.readings if r.device == "pv-north")
             assert r.measurement == "pv_inverter" and r.time == T0
             assert dict(r.tags) == {"site": "malakal", "device": "pv-north"}
@@ -77,7 +77,7 @@ def test_readings_shape_and_cadence():
             assert (await poller.poll_due()).readings == []   # not due before 5 s
             clock.advance(1)
             again = await poller.poll_due()
-            assert len(again.readings) == 8 and again.time == T0.replace(second=5)
+            assert len(again.readings) == 9 and again.time == T0.replace(second=5)
             status = poller.status()["dg-1"]
             assert status.online and status.last_ok == again.time and status.failures == 0
             assert (status.next_try - again.time).total_seconds() == 5
@@ -116,12 +116,12 @@ def test_shared_endpoint_two_units_and_connection_reuse():
         connections = Connections(site)
         try:
             async with polled_camp(site, clock=clock, connections=connections) as (servers, poller):
-                assert len(connections) == 6                  # 3 PV + 1 BESS + 1 gateway + 1 meter
+                assert len(connections) == 7                  # 3 PV + 1 BESS + 1 gateway + 1 meter + 1 tank
                 cycle = await poller.poll_all()
                 assert [cycle.values[g]["starts"] for g in ("dg-1", "dg-2", "dg-3")] == [3, 5, 7]
                 gateway = connections.for_device(site.gensets[0])
-                # pages 3, 4, 6 (one read: the 20-register gap <= 24), 7 and the vendor area
-                assert gateway.resets == 0 and gateway.requests == 5 * 3
+                # pages 3, 4, 6 (one read: the 20-register gap <= 24), 7, 8 (alarms) and the vendor area
+                assert gateway.resets == 0 and gateway.requests == 6 * 3
                 # a shared connection keeps working for others (e.g. the setpoint writer)
                 regs = await gateway.read(2, 1808, 2)
                 assert regs == [0, 5]
@@ -134,7 +134,7 @@ def test_shared_endpoint_two_units_and_connection_reuse():
 
 
 def test_pause_between_requests_for_slow_gateways():
-    """A gateway-level pause: the genset's 5 reads arrive at least that far apart."""
+    """A gateway-level pause: the genset's 6 reads arrive at least that far apart."""
     from poll_testkit import RawModbusServer, raw_site
 
     from telemetry.registers import encode, load_profile
@@ -147,9 +147,9 @@ def test_pause_between_requests_for_slow_gateways():
                         request_pause_s={f"127.0.0.1:{server.port}": 0.02})
         try:
             cycle = await poller.poll_all()
-            assert cycle.values["dg-1"]["power_kw"] == 200.0 and cycle.requests == 5
+            assert cycle.values["dg-1"]["power_kw"] == 200.0 and cycle.requests == 6
             gaps = [b - a for a, b in zip(server.arrivals, server.arrivals[1:])]
-            assert len(gaps) == 4 and min(gaps) >= 0.018
+            assert len(gaps) == 5 and min(gaps) >= 0.018
         finally:
             await poller.close()
             await server.stop()
@@ -168,8 +168,9 @@ def test_cli_poll_once_json(capsys):
     pv = out[0]
     assert pv["measurement"] == "pv_inverter" and pv["fields"]["ac_power_kw"] == 123.4
     assert pv["time"].endswith("Z") and pv["fields"]["online"] == 1
-    meter = out[-1]
+    meter, tank = out[-2:]
     assert meter["measurement"] == "load_meter" and meter["fields"]["power_kw"] == 412.5
+    assert tank["measurement"] == "fuel_tank" and tank["fields"]["volume_l"] == 41234.5
     assert all(not math.isnan(v) for item in out for v in item["fields"].values())
 
 
@@ -183,13 +184,13 @@ def test_cli_poll_once_table_and_exit_codes(capsys, tmp_path):
         rc = main(["poll", "--site", str(toml), "--once"])
     text = capsys.readouterr().out
     assert rc == 0
-    assert "7 of 8 devices answered; 1 offline: dg-2" in text
+    assert "8 of 9 devices answered; 1 offline: dg-2" in text
     line = next(x for x in text.splitlines() if x.startswith("dg-2"))
     assert "OFFLINE" in line and "0x0B GATEWAY_NO_RESPONSE" in line
     assert "soc_pct=61.5" in text
     # nothing listening: every device offline -> exit 1
     assert main(["poll", "--site", str(toml), "--once"]) == 1
-    assert "0 of 8 devices answered" in capsys.readouterr().out
+    assert "0 of 9 devices answered" in capsys.readouterr().out
     # a bad site file -> exit 2
     bad = tmp_path / "bad.toml"
     bad.write_text("[site]\nname = 1\n")
@@ -239,6 +240,7 @@ HEALTH = {
                "voltage_l1_l2_v", "current_l1_a", "load_pct"),
     "load_meter": ("frequency_hz", "voltage_l1_l2_v", "voltage_l3_l1_v", "current_l3_a",
                    "power_factor", "reactive_power_kvar"),
+    "fuel_tank": ("volume_l", "level_pct", "capacity_l"),  # the bulk tank's gauge (its status: an alarm)
 }
 
 

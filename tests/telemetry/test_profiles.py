@@ -18,6 +18,7 @@ SOURCES = {
     "sunspec_inverter": ("SunSpec JSON models",),
     "sunspec_storage": ("SunSpec", "802", "701"),
     "victron_gx_battery": ("attributes.csv", "dbus_modbustcp v1.0.101", "dbus-systemcalc-py v2.256"),
+    "victron_gx_tank": ("attributes.csv", "dbus_modbustcp v1.0.101", "com.victronenergy.tank"),
     "woodward_easygen_5010": ("B37574", "9.2.4", "Protocol 5010"),
 }
 
@@ -151,7 +152,7 @@ def test_sunspec_health_from_103_or_701():
 
 def test_storage_health_round_trip():
     storage = load_profile("sunspec_storage")
-    assert storage.models[-1][0] == 701
+    assert [m for m, _ in storage.models[-2:]] == [701, 713]  # the AC side, then 713 for its Sta
     values = {"current_a": -230.5, "cell_voltage_max_v": 3.345, "cell_voltage_min_v": 3.301,
               "module_temp_max_c": 31.4, "module_temp_min_c": 24.9, "charge_current_limit_a": 640.0,
               "discharge_current_limit_a": 650.0, "frequency_hz": 49.987, "voltage_l1_l2_v": 398.7,

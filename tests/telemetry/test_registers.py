@@ -323,5 +323,5 @@ def test_storage_without_802_falls_back_to_713_and_124(storage):
     assert set(other.missing) == {"voltage_v", "temp_c", "discharge_rated_kw", "current_a",
                                   "cell_voltage_max_v", "cell_voltage_min_v", "module_temp_max_c",
                                   "module_temp_min_c", "charge_current_limit_a",
-                                  "discharge_current_limit_a"}
+                                  "discharge_current_limit_a", "alarm_bits"}  # 802 Evt1
     assert other.point("frequency_hz").address == 40070 + 16            # AC side from 103 Hz

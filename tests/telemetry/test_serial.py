@@ -33,7 +33,7 @@ def _meter_site(base, link: str, unit_id: int = 7, **modbus):
     meter = base.load_meters[0]
     m = ModbusEndpoint(host="", port=0, unit_id=unit_id, profile="load_meter", framer="rtu",
                        serial=SerialLine(link), **modbus)
-    return dataclasses.replace(base, pv_arrays=(), batteries=(), gensets=(),
+    return dataclasses.replace(base, pv_arrays=(), batteries=(), gensets=(), fuel_tanks=(),
                                load_meters=(dataclasses.replace(meter, modbus=m),))
 
 

@@ -7,7 +7,7 @@ the report of the range. Screenshots at desktop and phone widths go to ``build/s
 from __future__ import annotations
 
 import urllib.request
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from web_testkit import ViewServer, read_page, screenshot, wait_until
@@ -15,13 +15,13 @@ from web_testkit import ViewServer, read_page, screenshot, wait_until
 from microgrid.reports.source import summarize_range
 from microgrid.reports.summary import ReportSummary
 from microgrid.reports.tables import display
+from telemetry.alarms.history import alarm_history
 from telemetry.historian import open_historian
 
 pytestmark = pytest.mark.integration
 
 #: Headline figures that come from the report: (key, unit of the report's display).
 REPORT_FIGURES = (("renewable_fraction_pct", "%"), ("fuel_l", "L"), ("fuel_avoided_l", "L"), ("co2_t", "t"))
-DASH = "\u2014"
 
 
 def summary_of(spec: str, site, view) -> ReportSummary:
@@ -31,15 +31,32 @@ def summary_of(spec: str, site, view) -> ReportSummary:
         return summarize_range(h, site, start, end)
 
 
-def check_page(view, summary: ReportSummary, site) -> None:
+def ledger_of(spec: str, site, view) -> tuple[float, int | None]:
+    """The service's last days-of-autonomy figure and the alarms active at the page's end (None:
+    the store holds no alarm at all), read apart from the page (``microgrid alarms``' history)."""
+    end = datetime.fromisoformat(view.end)
+    with open_historian(spec, readonly=True) as h:
+        df = h.query("fuel", ["autonomy_days"], end - timedelta(hours=1), end + timedelta(seconds=1),
+                     tags={"site": site.name})
+        history = alarm_history(h, site.name, end - timedelta(days=1), end + timedelta(seconds=1))
+    known = bool(history.transitions or history.active_at_start)
+    return float(df["autonomy_days"].dropna().iloc[-1]), len(history.active_at_end) if known else None
+
+
+def check_page(view, summary: ReportSummary, site, ledger: tuple[float, int | None]) -> None:
     for key, unit in REPORT_FIGURES:
         value, text = view.figures[key]
         expected = getattr(summary, key)
         assert expected is not None and float(value) == expected, (key, value, expected)
         assert text.startswith(display(expected, unit)), (key, text)
-    # no tanks, no alarm evaluation yet: not known, and said so (never 0)
-    assert view.figures["fuel_autonomy_days"][0] == "" and view.figures["fuel_autonomy_days"][1].startswith(DASH)
-    assert view.figures["active_alarms"][0] == "" and view.figures["active_alarms"][1].startswith(DASH)
+    # the service's fuel ledger and alarms (docs/architecture.md §12)
+    autonomy_days, active = ledger
+    value, text = view.figures["fuel_autonomy_days"]
+    assert 0 < autonomy_days < 100 and float(value) == autonomy_days and text.startswith(display(autonomy_days, "d"))
+    if active is None:   # no alarm ever raised: not known, and said so (never 0)
+        assert view.figures["active_alarms"][0] == "" and view.figures["active_alarms"][1].startswith("\u2014")
+    else:
+        assert float(view.figures["active_alarms"][0]) == active
     charts = view.charts
     assert all(charts["power"][s] > 0 for s in ("load", "pv", "genset", "battery")), charts["power"]
     assert charts["soc"]["soc"] > 0 and charts["soc"]["plan"] > 0, charts["soc"]
@@ -55,7 +72,7 @@ def test_page_on_the_demo_sqlite_store(chromium, demo_store, site, tmp_path):
     try:
         chromium.get(view_server.url)
         view = read_page(chromium)
-        check_page(view, summary_of(spec, site, view), site)
+        check_page(view, summary_of(spec, site, view), site, ledger_of(spec, site, view))
         # the live part refreshes in place: no reload (a marker set in the page survives)
         chromium.execute_script("window.notReloaded = 42;")
         wait_until(lambda: int(chromium.execute_script(
@@ -89,7 +106,7 @@ def test_page_on_a_real_influxd(chromium, influx_demo, demo_store, site, tmp_pat
     try:
         chromium.get(view_server.url)
         view = read_page(chromium)
-        check_page(view, summary_of(influx_demo, site, view), site)
+        check_page(view, summary_of(influx_demo, site, view), site, ledger_of(influx_demo, site, view))
         # the same day on the embedded store gives the same figures
         on_sqlite = summary_of(f"sqlite:///{demo_store}", site, view)
         for key, _ in REPORT_FIGURES:

@@ -10,7 +10,7 @@ import pytest
 
 from microgrid.readings import Reading
 from microgrid.reports.source import summarize_range
-from microgrid.web.alarms_fuel import read_alarms
+from microgrid.web.alarms_fuel import fuel_autonomy_days, read_alarms
 from microgrid.web.ranges import RANGES
 from microgrid.web.reads import read_page
 from telemetry.historian import open_historian
@@ -35,7 +35,7 @@ def store(tmp_path, site):
                      r(0.5, kind, {"online": 0}, device=d.name)]
         elif d.name == "pv-carport":  # last heard of 10 min ago (poll interval 5 s): offline
             rows.append(r(10.0, kind, {"online": 1, "ac_power_kw": 20.0}, device=d.name))
-        elif d.name == "camp-main":  # never heard of
+        elif d.name in ("camp-main", "bulk-1"):  # never heard of
             continue
         else:
             rows.append(r(0.1, kind, {"online": 1, "power_kw": 100.0, "ac_power_kw": 100.0, "soc_pct": 55.0,
@@ -66,7 +66,7 @@ def test_device_states_setpoints_and_plan(store, site):
     states = {row.name: row.state for row in d.devices}
     assert states == {"pv-north": "online", "pv-south": "offline", "pv-carport": "offline",
                       "bess-1": "online", "dg-1": "online", "dg-2": "online", "dg-3": "online",
-                      "camp-main": "no data"}
+                      "camp-main": "no data", "bulk-1": "no data"}
     rows = {row.name: row for row in d.devices}
     assert rows["pv-south"].last_ok == NOW - timedelta(minutes=1)
     assert rows["bess-1"].values == ("100.0 kW", "SOC 55.0 %")
@@ -98,3 +98,14 @@ def test_alarms_are_read_when_present(store, site):
     assert alarms.active == (("dg-2", "overload", 3.0),)
     rows = {row.name: row.alarms for row in read_page(store, site, RANGES["24h"], NOW).devices}
     assert rows["dg-2"] == 1 and rows["dg-1"] == 0
+
+
+def test_fuel_autonomy_is_the_ledgers_newest_figure(store, site):
+    assert fuel_autonomy_days(store, site, NOW) is None            # no ledger in the store: not known
+    store.write([r(90, "fuel", {"stock_l": 50000.0, "autonomy_days": 30.0}),
+                 r(5, "fuel", {"stock_l": 49000.0, "autonomy_days": 21.5}),
+                 r(1, "fuel", {"stock_l": 49000.0})])             # no plan yet at that minute
+    assert fuel_autonomy_days(store, site, NOW) == 21.5
+    assert fuel_autonomy_days(store, site, NOW - timedelta(minutes=80)) == 30.0
+    assert fuel_autonomy_days(store, site, NOW + timedelta(hours=3)) is None   # an hour old at most
+    assert read_page(store, site, RANGES["24h"], NOW).fuel_autonomy_days == 21.5
