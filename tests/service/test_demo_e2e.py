@@ -96,7 +96,7 @@ def test_demo_writes_report_and_dashboards(demo):
         or f"{r.summary.fuel_l:.0f}" in (r.out / "report.html").read_text()
     dashboards = sorted((r.out / "grafana" / "dashboards").glob("*.json"))
     assert [d.stem for d in dashboards] == ["camp-environment", "camp-fuel", "camp-generators", "camp-overview",
-                                            "camp-plant-health"]
+                                            "camp-plant-health", "mission-overview"]
     assert all(json.loads(d.read_text())["panels"] for d in dashboards)
     assert (r.out / "grafana" / "provisioning" / "datasources").is_dir()
     assert (r.out / "grafana" / "provisioning" / "alerting" / "camp-alerts.yaml").is_file()
