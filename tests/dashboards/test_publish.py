@@ -176,7 +176,7 @@ def test_publish_creates_folder_datasource_and_dashboards(grafana):
     assert (result.folder, result.datasource) == ("created", "created")
     assert list(state.folders) == ["camp-microgrid"]
     assert list(state.datasources) == ["camp-influxdb"]
-    assert sorted(state.dashboards) == ["camp-environment", "camp-generators", "camp-overview",
+    assert sorted(state.dashboards) == ["camp-environment", "camp-fuel", "camp-generators", "camp-overview",
                                         "camp-plant-health"]
     ds = state.datasources["camp-influxdb"]
     assert ds["type"] == "influxdb" and ds["jsonData"]["httpHeaderName1"] == "Authorization"
@@ -192,7 +192,7 @@ def test_publishing_twice_updates_and_never_duplicates(grafana):
     publish(url, None, env=ENV)
     second = publish(url, load_site(SITE_FILE), env=ENV)
     assert (second.folder, second.datasource) == ("updated", "updated")
-    assert len(state.folders) == 1 and len(state.datasources) == 1 and len(state.dashboards) == 4
+    assert len(state.folders) == 1 and len(state.datasources) == 1 and len(state.dashboards) == 5
     assert all(d["version"] == 2 for d in state.dashboards.values())
     assert state.datasources["camp-influxdb"]["version"] == 2
     # the second run looked things up by uid and updated them in place
