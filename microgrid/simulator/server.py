@@ -71,6 +71,7 @@ class DeviceImage:
         self._registers: list[int] | None = None
         self._start = 0
         self._reported: set[str] = set()
+        self._encoded: dict[str, Any] | None = None  #: the values the image was last encoded from
         self.image: dict[int, int] = encode(profile, self.static)
         self.refresh()
 
@@ -83,6 +84,11 @@ class DeviceImage:
         values = {**self.static, **self.camp.device_values(self.name)}
         alarms = values.pop("alarms", None)
         values.update(encode_alarms(self.profile, alarms if isinstance(alarms, dict) else {}))
+        if values == self._encoded:  # nothing moved since the last read (one poll, many reads)
+            if self._registers is not None:
+                self._sync()
+            return
+        self._encoded = values
         errors: list[str] = []
         self.image = encode(self.profile, values, errors)
         for message in errors:
@@ -134,6 +140,7 @@ class DeviceImage:
                 log.exception("device %s: camp failed on %s = %r", self.name, point, value)
                 return ExcCodes.DEVICE_FAILURE
         self.image.update(zip(range(address, address + len(regs)), regs))
+        self._encoded = None  # the next read encodes the camp's state again
         return None
 
 

@@ -19,6 +19,10 @@ from microgrid.demo import DemoOptions, run_demo
 from microgrid.simulator.settings import load_camp
 from telemetry.historian import open_historian
 
+#: The first test pays for the demo day (the module's fixture): about 4 min on a quiet machine,
+#: more when the 2 cores are shared; the suite's default guard (300 s) is too tight for it.
+pytestmark = pytest.mark.timeout(900)
+
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):

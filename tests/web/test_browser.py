@@ -18,7 +18,8 @@ from microgrid.reports.tables import display
 from telemetry.alarms.history import alarm_history
 from telemetry.historian import open_historian
 
-pytestmark = pytest.mark.integration
+#: the first test pays for the demo day behind the page (tests/web/conftest.py): see test_demo_e2e
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 
 #: Headline figures that come from the report: (key, unit of the report's display).
 REPORT_FIGURES = (("renewable_fraction_pct", "%"), ("fuel_l", "L"), ("fuel_avoided_l", "L"), ("co2_t", "t"))
