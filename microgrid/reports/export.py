@@ -10,8 +10,8 @@ from microgrid.reports.summary import ReportSummary
 FORMATS = ("csv", "xlsx", "pdf", "html")
 
 
-def write_report(summary: ReportSummary, fmt: str, path: str | Path) -> Path:
-    """Render ``summary`` as ``fmt`` (csv, xlsx, pdf, html) into ``path``.
+def output_path(fmt: str, path: str | Path) -> Path:
+    """``path`` as a Path, once ``fmt`` is a known format and its folder exists.
 
     Raises
     ------
@@ -23,6 +23,18 @@ def write_report(summary: ReportSummary, fmt: str, path: str | Path) -> Path:
         raise ReportError(f"unknown report format {fmt!r}; choose one of {', '.join(FORMATS)}")
     if not path.parent.is_dir():
         raise ReportError(f"output folder {str(path.parent)!r} does not exist")
+    return path
+
+
+def write_report(summary: ReportSummary, fmt: str, path: str | Path) -> Path:
+    """Render ``summary`` as ``fmt`` (csv, xlsx, pdf, html) into ``path``.
+
+    Raises
+    ------
+    ReportError
+        Unknown format, or the output folder does not exist.
+    """
+    path = output_path(fmt, path)
     if fmt == "csv":
         from microgrid.reports.csv_export import write_csv as write
     elif fmt == "xlsx":

@@ -25,10 +25,9 @@ from matplotlib.figure import Figure
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from microgrid.errors import ReportError
 from microgrid.reports.charts import COLORS
 from microgrid.reports.csv_export import csv_value
-from microgrid.reports.export import FORMATS
+from microgrid.reports.export import output_path
 from microgrid.reports.mission import MissionSummary
 from microgrid.reports.mission_tables import CAMP_COLUMNS, camp_table, method, mission_rows, progress_sentence
 from microgrid.reports.tables import display
@@ -84,11 +83,7 @@ def write_mission_report(m: MissionSummary, fmt: str, path: str | Path) -> Path:
     ReportError
         Unknown format, or the output folder does not exist.
     """
-    path = Path(path)
-    if fmt not in FORMATS:
-        raise ReportError(f"unknown report format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    if not path.parent.is_dir():
-        raise ReportError(f"output folder {str(path.parent)!r} does not exist")
+    path = output_path(fmt, path)
     {"csv": _csv, "xlsx": _xlsx, "html": _html, "pdf": _pdf}[fmt](m, path)
     return path
 
