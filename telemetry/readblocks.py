@@ -1,0 +1,252 @@
+"""Read blocks: registers a device need not be asked for on every poll (docs/architecture.md §2).
+
+A profile's ``read.blocks`` names groups of fields (by field name) that are planned as reads of
+their own, apart from the device's other registers (:func:`device_plan`), and read:
+
+- when never read yet (the first poll, and after the device was offline);
+- with a ``gate``: whenever the gate field's register is non-zero or unknown (not read, refused,
+  a sentinel), and once more on the poll the gate turns zero after being open (the *closing
+  read*, which sees the cleared state); DSE GenComm's page 3 alarm flags gate the page 8 alarm
+  conditions this way;
+- and at the latest every ``every_s`` seconds, counted in the device's own polls
+  (:func:`every_cycles`), staggered between devices (:func:`phase`): the slow cadence of a
+  slowly-changing block (SunSpec 713), and for a gated block the refresh that bounds what the
+  gate does not flag (GenComm "active indications").
+
+:func:`block_due` is the one rule; :func:`after_read` is the state after a successful read.
+Pure: the poller (:mod:`telemetry.poller`) does the I/O and carries a block's last values,
+with their read time, between its reads.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, Mapping
+
+from telemetry.readplan import Read, plan_reads
+
+if TYPE_CHECKING:  # pragma: no cover
+    from telemetry.register_profile import Profile
+
+__all__ = ["Block", "BlockPlan", "BlockState", "DevicePlan", "after_read", "block_due",
+           "device_plan", "every_cycles", "gate_is_open", "phase", "profile_blocks"]
+
+#: Longest a block's values may go unread when its profile does not say. [s]
+DEFAULT_EVERY_S = 60.0
+_BLOCK_KEYS = {"name", "fields", "every_s", "gate", "gate_bits", "description"}
+
+
+@dataclass(frozen=True)
+class Block:
+    """A group of fields read apart from the device's other registers.
+
+    Attributes
+    ----------
+    name : str
+    fields : frozenset of str
+        Fields whose registers only this block reads.
+    every_s : float
+        Longest time between two reads. [s]
+    gate : str or None
+        Field whose register opens the block while non-zero (None: cadence only).
+    gate_bits : tuple of (int, int)
+        ``(severity, bit)``: the bit the device sets in the gate register while one of the
+        block's alarms of that severity is active (what the virtual device serves; the
+        poller opens on any bit).
+    """
+
+    name: str
+    fields: frozenset[str]
+    every_s: float = DEFAULT_EVERY_S
+    gate: str | None = None
+    gate_bits: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class BlockPlan:
+    """A block's reads and the register of its gate (None: no gate or the gate is not mapped)."""
+
+    block: Block
+    reads: tuple[Read, ...]
+    gate_address: int | None
+
+
+@dataclass(frozen=True)
+class DevicePlan:
+    """A device's reads: ``base`` every poll, each of ``blocks`` when :func:`block_due`."""
+
+    base: tuple[Read, ...]
+    blocks: tuple[BlockPlan, ...] = ()
+
+    @property
+    def all_reads(self) -> tuple[Read, ...]:
+        """Every read (a poll that reads every block)."""
+        return self.base + tuple(r for b in self.blocks for r in b.reads)
+
+
+@dataclass(frozen=True)
+class BlockState:
+    """Where a block stands on one device.
+
+    Attributes
+    ----------
+    next_cycle : int or None
+        Device poll from which the block is due again; None: never read.
+    gate_open : bool
+        The gate was open when the block was last read.
+    """
+
+    next_cycle: int | None = None
+    gate_open: bool = False
+
+
+def profile_blocks(profile: Profile) -> tuple[Block, ...]:
+    """The profile's ``read.blocks``, checked.
+
+    Raises
+    ------
+    ProfileError
+        Naming the profile file and the block key, for an unknown key, a field the profile does
+        not have (a SunSpec field the device lacks is allowed), a field in two blocks, a gate
+        inside its own block, or ``every_s`` not a positive number.
+    """
+    return _blocks(profile)
+
+
+@lru_cache(maxsize=None)
+def _blocks(profile: Profile) -> tuple[Block, ...]:
+    from telemetry.register_profile import ProfileError
+
+    raw_blocks = profile.definition.get("read", {}).get("blocks", [])
+    known = {p.field for p in profile.points} | set(profile.missing)
+    out: list[Block] = []
+    seen: set[str] = set()
+    for i, raw in enumerate(raw_blocks):
+        key = f"read.blocks[{i}]"
+
+        def bad(msg: str, key: str = key) -> ProfileError:
+            return ProfileError(msg, path=profile.source, key=key)
+        if not isinstance(raw, Mapping):
+            raise bad("must be a table")
+        unknown = set(raw) - _BLOCK_KEYS
+        if unknown:
+            raise bad(f"unknown key {sorted(unknown)[0]!r}; allowed: {', '.join(sorted(_BLOCK_KEYS))}")
+        fields = raw.get("fields")
+        if not isinstance(fields, list) or not fields or not all(isinstance(f, str) for f in fields):
+            raise bad("fields must be a non-empty list of field names")
+        for f in fields:
+            if f not in known:
+                raise bad(f"unknown field {f!r}")
+            if f in seen:
+                raise bad(f"field {f!r} is in two blocks")
+        seen.update(fields)
+        every = raw.get("every_s", DEFAULT_EVERY_S)
+        if isinstance(every, bool) or not isinstance(every, (int, float)) or not every > 0:
+            raise bad(f"every_s must be a positive number of seconds, got {every!r}")
+        gate = raw.get("gate")
+        if gate is not None and (not isinstance(gate, str) or gate not in known or gate in fields):
+            raise bad(f"gate {gate!r} must be a field of the profile outside the block")
+        bits = _gate_bits(raw.get("gate_bits", {}), bad)
+        out.append(Block(str(raw.get("name", f"block {i}")), frozenset(fields), float(every), gate, bits))
+    return tuple(out)
+
+
+def _gate_bits(raw: Any, bad: Any) -> tuple[tuple[int, int], ...]:
+    if not isinstance(raw, Mapping):
+        raise bad("gate_bits must be a table {severity: bit}")
+    try:
+        bits = tuple(sorted((int(k), int(v)) for k, v in raw.items()))
+    except (TypeError, ValueError):
+        raise bad("gate_bits must map a severity to a bit number 0..15") from None
+    if any(not 0 <= b <= 15 for _, b in bits):
+        raise bad("gate_bits must map a severity to a bit number 0..15")
+    return bits
+
+
+def device_plan(profile: Profile) -> DevicePlan:
+    """The reads of ``profile`` split into the every-poll reads and one set per block.
+
+    A register a block's field needs is read by the block only, unless a field outside every
+    block needs it too (then the base reads have it and the block does not read it again).
+    """
+    blocks = profile_blocks(profile)
+    blocked = {f for b in blocks for f in b.fields}
+    merge = {"max_gap_registers": profile.max_gap_registers,
+             "max_registers_per_read": profile.max_registers_per_read}
+    base_ranges = _ranges(profile, lambda f: f not in blocked)
+    base_regs = {a for start, n in base_ranges for a in range(start, start + n)}
+    plans = []
+    for b in blocks:
+        ranges = [(a, n) for a, n in _ranges(profile, b.fields.__contains__)
+                  if not set(range(a, a + n)) <= base_regs]
+        gate = next((p for p in profile.points if p.field == b.gate), None)
+        plans.append(BlockPlan(b, tuple(plan_reads(ranges, **merge)),
+                               None if gate is None else gate.address))
+    return DevicePlan(tuple(plan_reads(base_ranges, **merge)), tuple(plans))
+
+
+def _ranges(profile: Profile, keep: Any) -> list[tuple[int, int]]:
+    out = []
+    for p in profile.points:
+        if p.access != "W" and keep(p.field):
+            out.append((p.address, p.size))
+            if p.sf_address is not None:
+                out.append((p.sf_address, 1))
+    return out
+
+
+def every_cycles(block: Block, poll_interval_s: float) -> int:
+    """``block.every_s`` in polls of a device polled every ``poll_interval_s`` (at least 1)."""
+    return max(1, round(block.every_s / poll_interval_s)) if poll_interval_s > 0 else 1
+
+
+def phase(device: str, block: Block, every: int) -> int:
+    """A stable offset in 1..``every`` of the block's first refresh, so that the devices of a
+    camp do not all read their blocks on the same poll."""
+    return 1 + zlib.crc32(f"{device}/{block.name}".encode()) % every
+
+
+def gate_is_open(raw: int | None) -> bool:
+    """A gate register is open when non-zero or unknown (None): never closed by a failed read."""
+    return raw is None or raw != 0
+
+
+def block_due(state: BlockState, cycle: int, gated: bool, gate_raw: int | None) -> bool:
+    """Whether a block is read on the device's poll number ``cycle``.
+
+    Parameters
+    ----------
+    state : BlockState
+    cycle : int
+        The device's poll count (0 = its first poll).
+    gated : bool
+        The block has a gate.
+    gate_raw : int or None
+        The gate register as read on this poll (None: not read, refused or unmapped).
+
+    Returns
+    -------
+    bool
+        True when never read, when the gate is open or unknown, when the gate closed since the
+        last read (closing read), or when the cadence says so.
+    """
+    if state.next_cycle is None:
+        return True
+    if gated and (gate_is_open(gate_raw) or state.gate_open):
+        return True
+    return cycle >= state.next_cycle
+
+
+def after_read(state: BlockState, cycle: int, device: str, block: Block, poll_interval_s: float,
+               gate_raw: int | None) -> BlockState:
+    """The state after ``block`` was read (successfully) on the device's poll ``cycle``.
+
+    The first refresh after the first read comes :func:`phase` polls later, every later one
+    :func:`every_cycles` polls after the last read.
+    """
+    every = every_cycles(block, poll_interval_s)
+    step = phase(device, block, every) if state.next_cycle is None else every
+    return replace(state, next_cycle=cycle + step,
+                   gate_open=block.gate is not None and gate_is_open(gate_raw))
