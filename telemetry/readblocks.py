@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass, replace
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Mapping
 
 from telemetry.readplan import Read, plan_reads
@@ -31,7 +30,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from telemetry.register_profile import Profile
 
 __all__ = ["Block", "BlockPlan", "BlockState", "DevicePlan", "after_read", "block_due",
-           "device_plan", "every_cycles", "gate_is_open", "phase", "profile_blocks"]
+           "device_plan", "every_cycles", "gate_is_open", "parse_blocks", "phase", "profile_blocks"]
 
 #: Longest a block's values may go unread when its profile does not say. [s]
 DEFAULT_EVERY_S = 60.0
@@ -103,31 +102,40 @@ class BlockState:
 
 
 def profile_blocks(profile: Profile) -> tuple[Block, ...]:
-    """The profile's ``read.blocks``, checked.
+    """The profile's read blocks (parsed with the profile: :func:`parse_blocks`)."""
+    return profile.blocks
+
+
+def parse_blocks(raw_blocks: Any, path: str, known: set[str]) -> tuple[Block, ...]:
+    """A profile's ``read.blocks``, checked.
+
+    Parameters
+    ----------
+    raw_blocks : list
+        The JSON list.
+    path : str
+        The profile file (for errors).
+    known : set of str
+        The profile's fields (a SunSpec field the device lacks included).
 
     Raises
     ------
     ProfileError
         Naming the profile file and the block key, for an unknown key, a field the profile does
-        not have (a SunSpec field the device lacks is allowed), a field in two blocks, a gate
-        inside its own block, or ``every_s`` not a positive number.
+        not have, a field in two blocks, a gate inside its own block or not a field, bad
+        ``gate_bits``, or ``every_s`` not a positive number.
     """
-    return _blocks(profile)
-
-
-@lru_cache(maxsize=None)
-def _blocks(profile: Profile) -> tuple[Block, ...]:
     from telemetry.register_profile import ProfileError
 
-    raw_blocks = profile.definition.get("read", {}).get("blocks", [])
-    known = {p.field for p in profile.points} | set(profile.missing)
+    if not isinstance(raw_blocks, list):
+        raise ProfileError("must be a list of tables", path=path, key="read.blocks")
     out: list[Block] = []
     seen: set[str] = set()
     for i, raw in enumerate(raw_blocks):
         key = f"read.blocks[{i}]"
 
         def bad(msg: str, key: str = key) -> ProfileError:
-            return ProfileError(msg, path=profile.source, key=key)
+            return ProfileError(msg, path=path, key=key)
         if not isinstance(raw, Mapping):
             raise bad("must be a table")
         unknown = set(raw) - _BLOCK_KEYS
