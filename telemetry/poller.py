@@ -30,11 +30,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any, Mapping, Sequence
+from typing import Any, Literal, Mapping, Sequence
 
 from microgrid.clock import Clock
 from microgrid.errors import ConfigError, DeviceError
@@ -42,6 +41,7 @@ from microgrid.readings import Reading
 from microgrid.site import Site, device_kind
 from telemetry.connection import Connections, EndpointConnection, ModbusExceptionError
 from telemetry.discovery import discover, resolve
+from telemetry.poll_cycle import DeviceStatus, PollCycle, numeric
 from telemetry.readblocks import BlockState, DevicePlan, after_read, block_due, device_plan, profile_blocks
 from telemetry.readplan import Read, merge_results
 from telemetry.register_profile import Profile, load_profile
@@ -51,86 +51,6 @@ log = logging.getLogger(__name__)
 
 #: Exception codes that mean "this block does not exist here" (the rest of the device is read).
 _ABSENT_BLOCK_CODES = (1, 2)
-
-
-@dataclass
-class DeviceStatus:
-    """Where a device stands, for the service, the status endpoint and the CLI.
-
-    Attributes
-    ----------
-    name, kind, endpoint : str
-        Device name, measurement (``pv_inverter`` …) and link (``host:port``,
-        ``rtu+tcp://host:port`` or ``serial:/dev/ttyUSB0``).
-    unit_id : int
-    online : bool or None
-        None until first polled.
-    reason : str or None
-        Why it is offline (the last error), or None.
-    last_ok : datetime or None
-        Time of the last good poll (UTC).
-    failures : int
-        Consecutive failed polls.
-    next_try : datetime or None
-        When it is due next (UTC).
-    """
-
-    name: str
-    kind: str
-    endpoint: str
-    unit_id: int
-    online: bool | None = None
-    reason: str | None = None
-    last_ok: datetime | None = None
-    failures: int = 0
-    next_try: datetime | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        def iso(t: datetime | None) -> str | None:
-            return None if t is None else t.isoformat().replace("+00:00", "Z")
-
-        return {"device": self.name, "kind": self.kind, "endpoint": self.endpoint,
-                "unit_id": self.unit_id, "online": self.online, "reason": self.reason,
-                "last_ok": iso(self.last_ok), "failures": self.failures,
-                "next_try": iso(self.next_try)}
-
-
-@dataclass(frozen=True)
-class PollCycle:
-    """What one call of :meth:`Poller.poll_due` / :meth:`Poller.poll_all` produced.
-
-    Attributes
-    ----------
-    time : datetime
-        Clock time the cycle started (UTC).
-    values : dict
-        ``{device: {field: value or None}}`` as decoded, for the devices that answered.
-    readings : list of Reading
-        One device reading per device polled (``online`` 0/1 plus its present fields).
-    status : dict
-        ``{device: DeviceStatus}`` of every device (copies).
-    requests, registers : int
-        Read requests sent and registers read for this cycle's devices.
-    carried : dict
-        ``{device: {field: read time}}`` of the values that this cycle did not read but carried
-        from an earlier read of their block (in ``values``, not in ``readings``).
-    """
-
-    time: datetime
-    values: dict[str, dict[str, Any]]
-    readings: list[Reading]
-    status: dict[str, DeviceStatus]
-    requests: int = 0
-    registers: int = 0
-    carried: dict[str, dict[str, datetime]] = field(default_factory=dict)
-
-    @property
-    def polled(self) -> list[str]:
-        return [r.device for r in self.readings if r.device is not None]
-
-    @property
-    def offline(self) -> list[str]:
-        return [r.device for r in self.readings if r.device is not None and r.fields.get("online") == 0]
 
 
 @dataclass
@@ -347,7 +267,7 @@ class Poller:
         single = len(plan.all_reads) == 1
         results = await self._read_list(d, plan.base, counter, profile.function, single)
         image = merge_results(plan.base, results)
-        states, read_fields = dict(d.blocks), set()
+        states, read_fields = dict(d.blocks), set[str]()
         for b in plan.blocks:
             state = states.get(b.block.name, BlockState())
             gate_raw = None if b.gate_address is None else image.get(b.gate_address)
@@ -373,8 +293,8 @@ class Poller:
                     values[f], carried[f] = d.carried[f]
         return values, carried
 
-    async def _read_list(self, d: _Device, reads: Sequence[Read], counter: list[int], function: str,
-                         single: bool) -> list[list[int] | None]:
+    async def _read_list(self, d: _Device, reads: Sequence[Read], counter: list[int],
+                         function: Literal["holding", "input"], single: bool) -> list[list[int] | None]:
         """The registers of ``reads`` (None for a block the device refused as absent)."""
         results: list[list[int] | None] = []
         for r in reads:
@@ -434,17 +354,6 @@ def _hidden_fields(profile: Profile) -> frozenset[str]:
 def _answer_rank(d: _Device) -> int:
     """0 answered last time, 1 not polled yet, 2 failing: the order on a shared link."""
     return {True: 0, None: 1, False: 2}[d.status.online]
-
-
-def numeric(values: Mapping[str, Any]) -> dict[str, float]:
-    """The fields of decoded values that a reading can carry: numbers, not None/NaN/strings."""
-    out: dict[str, float] = {}
-    for k, v in values.items():
-        if isinstance(v, bool):
-            out[k] = int(v)
-        elif isinstance(v, (int, float)) and not (isinstance(v, float) and math.isnan(v)):
-            out[k] = v
-    return out
 
 
 def _pause(setting: float | Mapping[str, float] | None, endpoint: str, profile: Profile) -> float:

@@ -22,46 +22,16 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
+from telemetry.readblock_spec import Block
 from telemetry.readplan import Read, plan_reads
 
 if TYPE_CHECKING:  # pragma: no cover
     from telemetry.register_profile import Profile
 
 __all__ = ["Block", "BlockPlan", "BlockState", "DevicePlan", "after_read", "block_due",
-           "device_plan", "every_cycles", "gate_is_open", "parse_blocks", "phase", "profile_blocks"]
-
-#: Longest a block's values may go unread when its profile does not say. [s]
-DEFAULT_EVERY_S = 60.0
-_BLOCK_KEYS = {"name", "fields", "every_s", "gate", "gate_bits", "description"}
-
-
-@dataclass(frozen=True)
-class Block:
-    """A group of fields read apart from the device's other registers.
-
-    Attributes
-    ----------
-    name : str
-    fields : frozenset of str
-        Fields whose registers only this block reads.
-    every_s : float
-        Longest time between two reads. [s]
-    gate : str or None
-        Field whose register opens the block while non-zero (None: cadence only).
-    gate_bits : tuple of (int, int)
-        ``(severity, bit)``: the bit the device sets in the gate register while one of the
-        block's alarms of that severity is active (what the virtual device serves; the
-        poller opens on any bit).
-    """
-
-    name: str
-    fields: frozenset[str]
-    every_s: float = DEFAULT_EVERY_S
-    gate: str | None = None
-    gate_bits: tuple[tuple[int, int], ...] = ()
-
+           "device_plan", "every_cycles", "gate_is_open", "phase", "profile_blocks"]
 
 @dataclass(frozen=True)
 class BlockPlan:
@@ -102,75 +72,9 @@ class BlockState:
 
 
 def profile_blocks(profile: Profile) -> tuple[Block, ...]:
-    """The profile's read blocks (parsed with the profile: :func:`parse_blocks`)."""
+    """The profile's read blocks (parsed with the profile:
+    :func:`telemetry.readblock_spec.parse_blocks`)."""
     return profile.blocks
-
-
-def parse_blocks(raw_blocks: Any, path: str, known: set[str]) -> tuple[Block, ...]:
-    """A profile's ``read.blocks``, checked.
-
-    Parameters
-    ----------
-    raw_blocks : list
-        The JSON list.
-    path : str
-        The profile file (for errors).
-    known : set of str
-        The profile's fields (a SunSpec field the device lacks included).
-
-    Raises
-    ------
-    ProfileError
-        Naming the profile file and the block key, for an unknown key, a field the profile does
-        not have, a field in two blocks, a gate inside its own block or not a field, bad
-        ``gate_bits``, or ``every_s`` not a positive number.
-    """
-    from telemetry.register_profile import ProfileError
-
-    if not isinstance(raw_blocks, list):
-        raise ProfileError("must be a list of tables", path=path, key="read.blocks")
-    out: list[Block] = []
-    seen: set[str] = set()
-    for i, raw in enumerate(raw_blocks):
-        key = f"read.blocks[{i}]"
-
-        def bad(msg: str, key: str = key) -> ProfileError:
-            return ProfileError(msg, path=path, key=key)
-        if not isinstance(raw, Mapping):
-            raise bad("must be a table")
-        unknown = set(raw) - _BLOCK_KEYS
-        if unknown:
-            raise bad(f"unknown key {sorted(unknown)[0]!r}; allowed: {', '.join(sorted(_BLOCK_KEYS))}")
-        fields = raw.get("fields")
-        if not isinstance(fields, list) or not fields or not all(isinstance(f, str) for f in fields):
-            raise bad("fields must be a non-empty list of field names")
-        for f in fields:
-            if f not in known:
-                raise bad(f"unknown field {f!r}")
-            if f in seen:
-                raise bad(f"field {f!r} is in two blocks")
-        seen.update(fields)
-        every = raw.get("every_s", DEFAULT_EVERY_S)
-        if isinstance(every, bool) or not isinstance(every, (int, float)) or not every > 0:
-            raise bad(f"every_s must be a positive number of seconds, got {every!r}")
-        gate = raw.get("gate")
-        if gate is not None and (not isinstance(gate, str) or gate not in known or gate in fields):
-            raise bad(f"gate {gate!r} must be a field of the profile outside the block")
-        bits = _gate_bits(raw.get("gate_bits", {}), bad)
-        out.append(Block(str(raw.get("name", f"block {i}")), frozenset(fields), float(every), gate, bits))
-    return tuple(out)
-
-
-def _gate_bits(raw: Any, bad: Any) -> tuple[tuple[int, int], ...]:
-    if not isinstance(raw, Mapping):
-        raise bad("gate_bits must be a table {severity: bit}")
-    try:
-        bits = tuple(sorted((int(k), int(v)) for k, v in raw.items()))
-    except (TypeError, ValueError):
-        raise bad("gate_bits must map a severity to a bit number 0..15") from None
-    if any(not 0 <= b <= 15 for _, b in bits):
-        raise bad("gate_bits must map a severity to a bit number 0..15")
-    return bits
 
 
 def device_plan(profile: Profile) -> DevicePlan:

@@ -17,7 +17,7 @@ from typing import Any, Literal, Mapping, Sequence
 
 from microgrid.errors import ConfigError, DeviceError
 from telemetry import sunspec
-from telemetry.readblocks import Block, parse_blocks
+from telemetry.readblock_spec import Block, BlockSpecError, parse_blocks
 from telemetry.sunspec import TYPE_SIZE, raw_registers
 
 PROFILE_DIR = Path(__file__).parent / "profiles"
@@ -271,8 +271,14 @@ def _build(data: Mapping[str, Any], path: str,
         max_registers_per_read=int(read.get("max_registers_per_read", 125)),
         max_gap_registers=int(read.get("max_gap_registers", 8)),
         missing=missing, alarm_source=str(data.get("alarm_source", "")),
-        blocks=parse_blocks(read.get("blocks", []), path, set(fields) | set(missing)),
-        source=path, definition=data)
+        blocks=_read_blocks(read, path, set(fields) | set(missing)), source=path, definition=data)
+
+
+def _read_blocks(read: Mapping[str, Any], path: str, known: set[str]) -> tuple[Block, ...]:
+    try:
+        return parse_blocks(read.get("blocks", []), known)
+    except BlockSpecError as exc:
+        raise _err(path, exc.key, str(exc)) from None
 
 
 class _SunSpecResolver:
