@@ -93,6 +93,8 @@ def device_plan(profile: Profile) -> DevicePlan:
     for b in blocks:
         ranges = [(a, n) for a, n in _ranges(profile, b.fields.__contains__)
                   if not set(range(a, a + n)) <= base_regs]
+        if not ranges:  # its fields are missing on this device (or read anyway): nothing apart
+            continue
         gate = next((p for p in profile.points if p.field == b.gate), None)
         plans.append(BlockPlan(b, tuple(plan_reads(ranges, **merge)),
                                None if gate is None else gate.address))

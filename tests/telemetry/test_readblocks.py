@@ -39,6 +39,12 @@ def test_storage_713_status_is_read_apart_and_its_other_fields_stay_in_the_base(
     assert len(plan.base) == 2
 
 
+def test_a_device_without_model_713_has_no_storage_block():
+    chain = [m for m in STORAGE.models if m[0] != 713]
+    profile = STORAGE.with_chain(chain, STORAGE.base_address)
+    assert "storage_status" in profile.missing and device_plan(profile).blocks == ()
+
+
 def test_a_profile_without_blocks_reads_everything_every_poll():
     plan = device_plan(load_profile("load_meter"))
     assert plan.blocks == () and plan.all_reads == plan.base
