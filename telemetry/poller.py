@@ -278,7 +278,8 @@ class Poller:
             results += got
             image.update(merge_results(b.reads, got))
             if all(r is not None for r in got):  # a refused block is asked for again next poll
-                states[b.block.name] = after_read(state, d.polls, d.name, b.block, d.interval_s, gate_raw)
+                states[b.block.name] = after_read(state, d.polls, d.name, b.block, d.interval_s, gate_raw,
+                                                  d.device.modbus.block_every_s)
                 read_fields |= b.block.fields
         if results and all(r is None for r in results):
             raise DeviceError("every read was refused", device=d.name)

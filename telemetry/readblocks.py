@@ -111,9 +111,11 @@ def _ranges(profile: Profile, keep: Any) -> list[tuple[int, int]]:
     return out
 
 
-def every_cycles(block: Block, poll_interval_s: float) -> int:
-    """``block.every_s`` in polls of a device polled every ``poll_interval_s`` (at least 1)."""
-    return max(1, round(block.every_s / poll_interval_s)) if poll_interval_s > 0 else 1
+def every_cycles(block: Block, poll_interval_s: float, every_s: float | None = None) -> int:
+    """``every_s`` (default ``block.every_s``) in polls of a device polled every
+    ``poll_interval_s`` (at least 1)."""
+    every = block.every_s if every_s is None else every_s
+    return max(1, round(every / poll_interval_s)) if poll_interval_s > 0 else 1
 
 
 def phase(device: str, block: Block, every: int) -> int:
@@ -154,13 +156,14 @@ def block_due(state: BlockState, cycle: int, gated: bool, gate_raw: int | None) 
 
 
 def after_read(state: BlockState, cycle: int, device: str, block: Block, poll_interval_s: float,
-               gate_raw: int | None) -> BlockState:
+               gate_raw: int | None, every_s: float | None = None) -> BlockState:
     """The state after ``block`` was read (successfully) on the device's poll ``cycle``.
 
     The first refresh after the first read comes :func:`phase` polls later, every later one
-    :func:`every_cycles` polls after the last read.
+    :func:`every_cycles` polls after the last read (``every_s``: the site's override of the
+    block's own, ``modbus.block_every_s``).
     """
-    every = every_cycles(block, poll_interval_s)
+    every = every_cycles(block, poll_interval_s, every_s)
     step = phase(device, block, every) if state.next_cycle is None else every
     return replace(state, next_cycle=cycle + step,
                    gate_open=block.gate is not None and gate_is_open(gate_raw))

@@ -7,6 +7,7 @@ read time."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import pytest
 from poll_testkit import T0, polled_camp
@@ -117,4 +118,17 @@ def test_the_storage_713_status_arrives_at_its_cadence_with_its_read_time():
             # every 60 s at 5-s polls is every 12 polls: read once or twice in 13, never more
             assert 1 <= len(read_on) <= 2 and raised_on == read_on[0]
             assert engine.get(bess, "sunspec_warning").active
+    asyncio.run(main())
+
+
+def test_the_sites_block_every_s_overrides_the_profiles_cadence():
+    async def main():
+        site, clock, camp = _camp()
+        bess = site.batteries[0]
+        fast = dataclasses.replace(bess, modbus=dataclasses.replace(bess.modbus, block_every_s=5.0))
+        site = dataclasses.replace(site, batteries=(fast,) + site.batteries[1:])
+        async with polled_camp(site, camp, clock=clock) as (_servers, poller):
+            for _ in range(4):                                         # every 5-s poll reads 713
+                cycle, _ = await _poll(poller, clock)
+                assert bess.name not in cycle.carried and "storage_status" in cycle.values[bess.name]
     asyncio.run(main())
