@@ -113,7 +113,8 @@ MODBUS = {"host": Key(str, None), "port": Key(int, None, 1, 65535), "unit_id": K
           "baudrate": Key(int, 9600, check=_one_of(BAUDRATES)),
           "parity": Key(str, "N", check=_one_of(("N", "E", "O"))),
           "stopbits": Key(int, 1, check=_one_of((1, 2))), "bytesize": Key(int, 8, check=_one_of((7, 8))),
-          "retries": Key(int, 1, 0, 10), "request_pause_s": num(0, 10, 0.0)}
+          "retries": Key(int, 1, 0, 10), "request_pause_s": num(0, 10, 0.0),
+          "block_every_s": num(0.1, 86400, None)}
 #: Keys that only mean something on a serial line.
 SERIAL_KEYS = ("baudrate", "parity", "stopbits", "bytesize")
 PV = {"name": _NAME, "kwp": num(0, 1e6, low_open=True), "inverter_kw": num(0, 1e6, low_open=True),
@@ -338,7 +339,8 @@ def _modbus(r: TableReader, raw: Any, where: str) -> ModbusEndpoint:
     v = r.table(raw, MODBUS, where)
     common = {"unit_id": v["unit_id"], "profile": v["profile"], "retries": v["retries"],
               "poll_interval_s": float(v["poll_interval_s"]), "timeout_s": float(v["timeout_s"]),
-              "request_pause_s": float(v["request_pause_s"])}
+              "request_pause_s": float(v["request_pause_s"]),
+              "block_every_s": None if v["block_every_s"] is None else float(v["block_every_s"])}
     if v["serial"] is not None:
         for key, problem in (("host", "give either 'host' (TCP) or 'serial' (a serial line), not both"),
                              ("port", "is a TCP port; a device on a serial line has none")):

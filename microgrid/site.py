@@ -83,6 +83,9 @@ class ModbusEndpoint:
         Tries after a failed poll before the device is reported offline.
     request_pause_s : float
         Pause between two requests on this link (some gateways need one). [s]
+    block_every_s : float or None
+        Longest time between two reads of the profile's read blocks on this device (its slowly
+        changing or gated registers, ``telemetry.readblocks``); None: the profile's. [s]
     """
 
     host: str
@@ -95,6 +98,7 @@ class ModbusEndpoint:
     serial: SerialLine | None = None
     retries: int = 1
     request_pause_s: float = 0.0
+    block_every_s: float | None = None
 
     @property
     def link(self) -> str:

@@ -9,8 +9,15 @@ register profile (:func:`telemetry.readplan.profile_reads`: nearby registers mer
 read) and decoded by the one decoder (:func:`telemetry.registers.decode`). SunSpec devices are
 discovered first (:mod:`telemetry.discovery`) and rediscovered after they were offline.
 
-A device's alarm registers (profile points with an ``alarm`` table) are decoded into its values
-for the alarm rules but not stored as fields: the store gets the ``alarm`` readings.
+A device's alarm registers (profile points with an ``alarm`` table) and the registers that gate
+a read block are decoded into its values for the alarm rules but not stored as fields: the store
+gets the ``alarm`` readings.
+
+A profile's read blocks (:mod:`telemetry.readblocks`: DSE's page 8 alarm page behind its page 3
+alarm flags, SunSpec 713 at a slower cadence) are read after the device's other registers, only
+on the polls :func:`telemetry.readblocks.block_due` names. Between two reads a block's last
+values stay in the device's values with their read time (:attr:`PollCycle.carried`); its
+reading carries only what this poll read.
 
 A failing device (timeout, refused connection, exception response, garbage) is retried at
 once ``modbus.retries`` times (default once), then backs off exponentially (2×, 4×, … its
@@ -23,11 +30,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any, Mapping
+from typing import Any, Literal, Mapping, Sequence
 
 from microgrid.clock import Clock
 from microgrid.errors import ConfigError, DeviceError
@@ -35,7 +41,9 @@ from microgrid.readings import Reading
 from microgrid.site import Site, device_kind
 from telemetry.connection import Connections, EndpointConnection, ModbusExceptionError
 from telemetry.discovery import discover, resolve
-from telemetry.readplan import Read, merge_results, profile_reads
+from telemetry.poll_cycle import DeviceStatus, PollCycle, numeric
+from telemetry.readblocks import BlockState, DevicePlan, after_read, block_due, device_plan, profile_blocks
+from telemetry.readplan import Read, merge_results
 from telemetry.register_profile import Profile, load_profile
 from telemetry.registers import decode
 
@@ -43,82 +51,6 @@ log = logging.getLogger(__name__)
 
 #: Exception codes that mean "this block does not exist here" (the rest of the device is read).
 _ABSENT_BLOCK_CODES = (1, 2)
-
-
-@dataclass
-class DeviceStatus:
-    """Where a device stands, for the service, the status endpoint and the CLI.
-
-    Attributes
-    ----------
-    name, kind, endpoint : str
-        Device name, measurement (``pv_inverter`` …) and link (``host:port``,
-        ``rtu+tcp://host:port`` or ``serial:/dev/ttyUSB0``).
-    unit_id : int
-    online : bool or None
-        None until first polled.
-    reason : str or None
-        Why it is offline (the last error), or None.
-    last_ok : datetime or None
-        Time of the last good poll (UTC).
-    failures : int
-        Consecutive failed polls.
-    next_try : datetime or None
-        When it is due next (UTC).
-    """
-
-    name: str
-    kind: str
-    endpoint: str
-    unit_id: int
-    online: bool | None = None
-    reason: str | None = None
-    last_ok: datetime | None = None
-    failures: int = 0
-    next_try: datetime | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        def iso(t: datetime | None) -> str | None:
-            return None if t is None else t.isoformat().replace("+00:00", "Z")
-
-        return {"device": self.name, "kind": self.kind, "endpoint": self.endpoint,
-                "unit_id": self.unit_id, "online": self.online, "reason": self.reason,
-                "last_ok": iso(self.last_ok), "failures": self.failures,
-                "next_try": iso(self.next_try)}
-
-
-@dataclass(frozen=True)
-class PollCycle:
-    """What one call of :meth:`Poller.poll_due` / :meth:`Poller.poll_all` produced.
-
-    Attributes
-    ----------
-    time : datetime
-        Clock time the cycle started (UTC).
-    values : dict
-        ``{device: {field: value or None}}`` as decoded, for the devices that answered.
-    readings : list of Reading
-        One device reading per device polled (``online`` 0/1 plus its present fields).
-    status : dict
-        ``{device: DeviceStatus}`` of every device (copies).
-    requests, registers : int
-        Read requests sent and registers read for this cycle's devices.
-    """
-
-    time: datetime
-    values: dict[str, dict[str, Any]]
-    readings: list[Reading]
-    status: dict[str, DeviceStatus]
-    requests: int = 0
-    registers: int = 0
-
-    @property
-    def polled(self) -> list[str]:
-        return [r.device for r in self.readings if r.device is not None]
-
-    @property
-    def offline(self) -> list[str]:
-        return [r.device for r in self.readings if r.device is not None and r.fields.get("online") == 0]
 
 
 @dataclass
@@ -134,9 +66,16 @@ class _Device:
     pause_s: float
     attempts: int = 2
     profile: Profile | None = None
-    reads: list[Read] = field(default_factory=list)
+    plan: DevicePlan | None = None
     due: datetime | None = None
     refused: set[int] = field(default_factory=set)
+    polls: int = 0  #: successful polls since it was (re)discovered / came back: the blocks' clock
+    blocks: dict[str, BlockState] = field(default_factory=dict)
+    carried: dict[str, tuple[Any, datetime]] = field(default_factory=dict)  #: {field: (value, read at)}
+
+    def forget_blocks(self) -> None:
+        """Read every block again on the next poll; drop the values carried between reads."""
+        self.polls, self.blocks, self.carried = 0, {}, {}
 
     @property
     def name(self) -> str:
@@ -150,6 +89,7 @@ class _Result:
     values: dict[str, Any] | None
     requests: int
     registers: int
+    carried: dict[str, datetime] = field(default_factory=dict)
 
 
 class Poller:
@@ -190,7 +130,7 @@ class Poller:
             d = _Device(device, device_kind(device), base, conn, status, float(m.poll_interval_s),
                         _pause(request_pause_s, endpoint, base), attempts=1 + int(m.retries))
             if base.kind != "sunspec":
-                d.profile, d.reads = base, profile_reads(base)
+                d.profile, d.plan = base, device_plan(base)
             self._devices[device.name] = d
         self._inflight: dict[str, asyncio.Task[None]] = {}
         self._ready: list[_Result] = []  #: readings done since the last collect
@@ -259,7 +199,7 @@ class Poller:
         return self._cycle(now, results)
 
     def _cycle(self, now: datetime, results: list[_Result]) -> PollCycle:
-        values, readings = {}, []
+        values, readings, carried = {}, [], {}
         for r in results:
             d = self._devices[r.name]
             tags = {"site": self.site.name, "device": r.name}
@@ -267,13 +207,16 @@ class Poller:
                 readings.append(Reading(r.time, d.kind, tags, {"online": 0}))
                 continue
             values[r.name] = r.values
+            if r.carried:
+                carried[r.name] = r.carried
             # a device's alarm registers stay in its values (the alarm rules decode them); the
-            # store gets the decoded alarms (docs/architecture.md §12), not the raw bits
-            hidden = _alarm_fields(d.profile or d.base)
-            fields = numeric({k: v for k, v in r.values.items() if k not in hidden})
+            # store gets the decoded alarms (docs/architecture.md §12), not the raw bits; values
+            # carried from an earlier read were stored when they were read
+            hidden = _hidden_fields(d.profile or d.base)
+            fields = numeric({k: v for k, v in r.values.items() if k not in hidden and k not in r.carried})
             readings.append(Reading(r.time, d.kind, tags, {"online": 1, **fields}))
         return PollCycle(now, values, readings, self.status(),
-                         sum(r.requests for r in results), sum(r.registers for r in results))
+                         sum(r.requests for r in results), sum(r.registers for r in results), carried)
 
     # ------------------------------------------------------------------------- polling
     async def _poll_endpoint(self, devices: list[_Device], now: datetime) -> None:
@@ -292,20 +235,22 @@ class Poller:
         for _attempt in range(d.attempts):  # one try and ``retries`` retries
             counter = [0, 0]
             try:
-                values = await self._read_device(d, counter)
+                values, carried = await self._read_device(d, counter, now)
             except DeviceError as exc:
                 error = exc
                 requests, registers = requests + counter[0], registers + counter[1]
                 continue
             self._succeeded(d, now)
-            return _Result(d.name, now, values, requests + counter[0], registers + counter[1])
+            return _Result(d.name, now, values, requests + counter[0], registers + counter[1], carried)
         self._failed(d, now, error)
         return _Result(d.name, now, None, requests, registers)
 
-    async def _read_device(self, d: _Device, counter: list[int]) -> dict[str, Any]:
+    async def _read_device(self, d: _Device, counter: list[int],
+                           now: datetime) -> tuple[dict[str, Any], dict[str, datetime]]:
+        """Read and decode one device: its base reads, then the blocks due on this poll."""
         unit = d.status.unit_id
-        profile = d.profile
-        if profile is None:  # discover the device's SunSpec map first
+        profile, plan = d.profile, d.plan
+        if profile is None or plan is None:  # discover the device's SunSpec map first
             chain = await discover(d.conn, unit, device=d.name)
             counter[0] += chain.requests
             try:
@@ -313,18 +258,54 @@ class Poller:
             except (DeviceError, ConfigError) as exc:  # a chain the profile cannot use
                 raise DeviceError(f"SunSpec map at {chain.base_address} "
                                   f"(models {list(chain.model_ids)}): {exc}", device=d.name) from None
-            d.profile, d.reads, d.refused = profile, profile_reads(profile), set()
-            log.info("device %s: SunSpec map at %d, models %s, %d reads per poll", d.name,
-                     chain.base_address, list(chain.model_ids), len(d.reads))
+            d.profile, d.plan, d.refused = profile, device_plan(profile), set()
+            d.forget_blocks()
+            plan = d.plan
+            log.info("device %s: SunSpec map at %d, models %s, %d reads per poll (+%d in blocks)",
+                     d.name, chain.base_address, list(chain.model_ids), len(plan.base),
+                     len(plan.all_reads) - len(plan.base))
+        single = len(plan.all_reads) == 1
+        results = await self._read_list(d, plan.base, counter, profile.function, single)
+        image = merge_results(plan.base, results)
+        states, read_fields = dict(d.blocks), set[str]()
+        for b in plan.blocks:
+            state = states.get(b.block.name, BlockState())
+            gate_raw = None if b.gate_address is None else image.get(b.gate_address)
+            gated = b.block.gate is not None
+            if not block_due(state, d.polls, gated, gate_raw):
+                continue
+            got = await self._read_list(d, b.reads, counter, profile.function, single)
+            results += got
+            image.update(merge_results(b.reads, got))
+            if all(r is not None for r in got):  # a refused block is asked for again next poll
+                states[b.block.name] = after_read(state, d.polls, d.name, b.block, d.interval_s, gate_raw,
+                                                  d.device.modbus.block_every_s)
+                read_fields |= b.block.fields
+        if results and all(r is None for r in results):
+            raise DeviceError("every read was refused", device=d.name)
+        values = decode(profile, image)
+        d.blocks, d.polls = states, d.polls + 1
+        carried: dict[str, datetime] = {}
+        for b in plan.blocks:
+            for f in b.block.fields:
+                if f in read_fields:
+                    d.carried[f] = (values.get(f), now)
+                elif f in d.carried:
+                    values[f], carried[f] = d.carried[f]
+        return values, carried
+
+    async def _read_list(self, d: _Device, reads: Sequence[Read], counter: list[int],
+                         function: Literal["holding", "input"], single: bool) -> list[list[int] | None]:
+        """The registers of ``reads`` (None for a block the device refused as absent)."""
         results: list[list[int] | None] = []
-        for i, r in enumerate(d.reads):
-            if i and d.pause_s > 0:
+        for r in reads:
+            if counter[0] and d.pause_s > 0:
                 await asyncio.sleep(d.pause_s)
             counter[0] += 1
             try:
-                regs = await d.conn.read(unit, r.address, r.count, function=profile.function)
+                regs = await d.conn.read(d.status.unit_id, r.address, r.count, function=function)
             except ModbusExceptionError as exc:
-                if exc.code not in _ABSENT_BLOCK_CODES or len(d.reads) == 1:
+                if exc.code not in _ABSENT_BLOCK_CODES or single:
                     raise
                 if r.address not in d.refused:
                     d.refused.add(r.address)
@@ -334,9 +315,7 @@ class Poller:
                 continue
             counter[1] += len(regs)
             results.append(regs)
-        if results and all(r is None for r in results):
-            raise DeviceError("every read was refused", device=d.name)
-        return decode(profile, merge_results(d.reads, results))
+        return results
 
     def _succeeded(self, d: _Device, now: datetime) -> None:
         s = d.status
@@ -360,30 +339,22 @@ class Poller:
         wait = min(cap, d.interval_s * 2.0 ** min(s.failures, 32))
         d.due = now + timedelta(seconds=wait)
         s.next_try = d.due
+        d.forget_blocks()  # read every block again when it comes back
         if d.base.kind == "sunspec":
-            d.profile, d.reads = None, []  # rediscover when it comes back
+            d.profile, d.plan = None, None  # rediscover when it comes back
 
 
 @lru_cache(maxsize=None)
-def _alarm_fields(profile: Profile) -> frozenset[str]:
-    """Fields of the profile's alarm points (raw bitfields, states, GenComm nibbles)."""
-    return frozenset(p.field for p in profile.points if p.alarm is not None)
+def _hidden_fields(profile: Profile) -> frozenset[str]:
+    """Fields of the profile's alarm points (raw bitfields, states, GenComm nibbles) and of its
+    read blocks' gates (raw flags): decoded for the rules, not stored."""
+    gates = {b.gate for b in profile_blocks(profile) if b.gate is not None}
+    return frozenset(p.field for p in profile.points if p.alarm is not None or p.field in gates)
 
 
 def _answer_rank(d: _Device) -> int:
     """0 answered last time, 1 not polled yet, 2 failing: the order on a shared link."""
     return {True: 0, None: 1, False: 2}[d.status.online]
-
-
-def numeric(values: Mapping[str, Any]) -> dict[str, float]:
-    """The fields of decoded values that a reading can carry: numbers, not None/NaN/strings."""
-    out: dict[str, float] = {}
-    for k, v in values.items():
-        if isinstance(v, bool):
-            out[k] = int(v)
-        elif isinstance(v, (int, float)) and not (isinstance(v, float) and math.isnan(v)):
-            out[k] = v
-    return out
 
 
 def _pause(setting: float | Mapping[str, float] | None, endpoint: str, profile: Profile) -> float:

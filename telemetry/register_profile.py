@@ -17,6 +17,7 @@ from typing import Any, Literal, Mapping, Sequence
 
 from microgrid.errors import ConfigError, DeviceError
 from telemetry import sunspec
+from telemetry.readblock_spec import Block, BlockSpecError, parse_blocks
 from telemetry.sunspec import TYPE_SIZE, raw_registers
 
 PROFILE_DIR = Path(__file__).parent / "profiles"
@@ -154,6 +155,8 @@ class Profile:
         ``"holding"`` (FC3) or ``"input"`` (FC4).
     max_registers_per_read, max_gap_registers : int
         Read planning (:mod:`telemetry.readplan`).
+    blocks : tuple of telemetry.readblocks.Block
+        ``read.blocks``: fields read apart, gated or at a slower cadence (:mod:`telemetry.readblocks`).
     missing : tuple of str
         Fields the device cannot serve (none of their SunSpec models is in its chain);
         they decode as None.
@@ -174,6 +177,7 @@ class Profile:
     max_gap_registers: int = 8
     missing: tuple[str, ...] = ()
     alarm_source: str = ""
+    blocks: tuple[Block, ...] = ()
     source: str = field(default="", compare=False)
     definition: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -266,7 +270,15 @@ def _build(data: Mapping[str, Any], path: str,
         function=data.get("function", "holding"),
         max_registers_per_read=int(read.get("max_registers_per_read", 125)),
         max_gap_registers=int(read.get("max_gap_registers", 8)),
-        missing=missing, alarm_source=str(data.get("alarm_source", "")), source=path, definition=data)
+        missing=missing, alarm_source=str(data.get("alarm_source", "")),
+        blocks=_read_blocks(read, path, set(fields) | set(missing)), source=path, definition=data)
+
+
+def _read_blocks(read: Mapping[str, Any], path: str, known: set[str]) -> tuple[Block, ...]:
+    try:
+        return parse_blocks(read.get("blocks", []), known)
+    except BlockSpecError as exc:
+        raise _err(path, exc.key, str(exc)) from None
 
 
 class _SunSpecResolver:

@@ -72,6 +72,7 @@ class DeviceImage:
         self._start = 0
         self._reported: set[str] = set()
         self._encoded: dict[str, Any] | None = None  #: the values the image was last encoded from
+        self._alarms: tuple[dict[str, int], dict[str, int]] | None = None  #: (alarms, their encoding)
         self.image: dict[int, int] = encode(profile, self.static)
         self.refresh()
 
@@ -83,7 +84,10 @@ class DeviceImage:
         none, every alarm point reads "no alarm"."""
         values = {**self.static, **self.camp.device_values(self.name)}
         alarms = values.pop("alarms", None)
-        values.update(encode_alarms(self.profile, alarms if isinstance(alarms, dict) else {}))
+        active = alarms if isinstance(alarms, dict) else {}
+        if self._alarms is None or self._alarms[0] != active:  # encoded again only when they change
+            self._alarms = (dict(active), encode_alarms(self.profile, active))
+        values.update(self._alarms[1])
         if values == self._encoded:  # nothing moved since the last read (one poll, many reads)
             if self._registers is not None:
                 self._sync()

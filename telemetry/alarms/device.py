@@ -26,6 +26,7 @@ from functools import lru_cache
 from typing import Any
 
 from telemetry.alarms.engine import SEVERITY_CRITICAL, SEVERITY_INFO, SEVERITY_WARNING, Condition
+from telemetry.readblocks import profile_blocks
 from telemetry.register_profile import AlarmMap, Point, Profile
 
 __all__ = ["DSE_CONDITIONS", "alarm_code", "alarm_points", "device_alarms", "encode_alarms"]
@@ -116,7 +117,8 @@ def encode_alarms(profile: Profile, active: Mapping[str, int]) -> dict[str, int]
     ----------
     active : mapping
         ``{code: severity}`` of the alarms to report; codes the profile has no name for are
-        ignored. Every alarm point is served, with no alarm where none is active.
+        ignored. Every alarm point is served, with no alarm where none is active, and so is the
+        gate register of a read block whose profile says which bit each severity sets.
     """
     out: dict[str, int] = {}
     for p, amap, codes in _codes(profile):
@@ -138,4 +140,23 @@ def encode_alarms(profile: Profile, active: Mapping[str, int]) -> dict[str, int]
                     condition = {SEVERITY_INFO: 10, SEVERITY_WARNING: 2}.get(mine[(index, name)], 3)
                 raw |= condition << (12 - 4 * index)
             out[p.field] = raw
+    out.update(_gates(profile, out, active))
+    return out
+
+
+def _gates(profile: Profile, raw: Mapping[str, int], active: Mapping[str, int]) -> dict[str, int]:
+    """The gate registers of the profile's read blocks (:mod:`telemetry.readblocks`): the block's
+    ``gate_bits`` for the severities its alarm points carry now, 0 when none (GenComm page 3's
+    flags for page 8's conditions)."""
+    out: dict[str, int] = {}
+    for block in profile_blocks(profile):
+        if block.gate is None or not block.gate_bits:
+            continue
+        bits = dict(block.gate_bits)
+        flags = 0
+        for p, amap in alarm_points(profile):
+            if p.field in block.fields and p.field in raw:
+                for c in _point_conditions(profile, p, amap, raw[p.field], ""):
+                    flags |= 1 << bits[c.severity] if c.severity in bits else 0
+        out[block.gate] = flags
     return out

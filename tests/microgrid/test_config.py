@@ -175,6 +175,14 @@ def test_gateway_rtu_over_tcp_retries_and_pause():
     assert site.gensets[2].modbus.link == "127.0.0.1:15043"      # Modbus TCP framing
 
 
+def test_block_every_s_overrides_the_profiles_cadence_per_device():
+    raw = example_raw()
+    raw["battery"][0]["modbus"]["block_every_s"] = 300
+    site = site_from_dict(raw, "camp.toml")
+    assert site.batteries[0].modbus.block_every_s == 300.0
+    assert site.gensets[0].modbus.block_every_s is None              # the profile's own
+
+
 @pytest.mark.parametrize("modbus, key, words", [
     ({"serial": "/dev/ttyUSB0", "host": "10.0.0.5", "profile": "load_meter"}, "host", "not both"),
     ({"serial": "/dev/ttyUSB0", "port": 502, "profile": "load_meter"}, "port", "has none"),
@@ -190,6 +198,8 @@ def test_gateway_rtu_over_tcp_retries_and_pause():
     ({"host": "10.0.0.5", "port": 502, "framer": "ascii", "profile": "load_meter"}, "framer",
      "'socket', 'rtu'"),
     ({"host": "10.0.0.5", "port": 502, "retries": 11, "profile": "load_meter"}, "retries",
+     "out of range"),
+    ({"host": "10.0.0.5", "port": 502, "block_every_s": 0, "profile": "load_meter"}, "block_every_s",
      "out of range"),
     ({"serial": "/dev/ttyUSB0", "bauds": 9600, "profile": "load_meter"}, "bauds",
      "did you mean 'baudrate'"),
