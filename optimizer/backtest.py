@@ -116,7 +116,7 @@ def backtest(site: Site, conditions: ConditionsSource, *, start: datetime, days:
     InputError
         Unknown strategy or forecast, or steps that do not fit together.
     """
-    t_wall = time.perf_counter()
+    t_wall, t_cpu = time.perf_counter(), time.process_time()
     if horizon_h is not None:
         site = replace(site, optimizer=replace(site.optimizer, horizon_h=float(horizon_h)))
     if not (days > 0 and spinup_days >= 0):
@@ -155,7 +155,9 @@ def backtest(site: Site, conditions: ConditionsSource, *, start: datetime, days:
         meter.add_step(when, res, setpoints)
         if progress is not None:
             progress(k + 1, grid.steps)
-    return meter.finish(camp, time.perf_counter() - t_wall)
+    result = meter.finish(camp, time.perf_counter() - t_wall)
+    result.cpu_s = time.process_time() - t_cpu
+    return result
 
 
 @dataclass(frozen=True)
