@@ -13,11 +13,13 @@ from testkit import EXAMPLE_SITE
 
 from microgrid.config import load_site
 from microgrid.plant import CampState, Setpoints, dispatch_step
+from microgrid.plant.battery import battery_limits_kw
 from optimizer.guards import (
     Measured,
     control_setpoints,
     guard_empty_battery,
     guard_full_battery,
+    guard_pv_room,
     guard_reserve,
 )
 from optimizer.plan import PlanInputs, PlanState
@@ -158,7 +160,29 @@ def test_chain_releases_base_loads_when_the_battery_is_full():
     assert got.genset_mode == planned.genset_mode
     assert all(got.genset_kw[g] is None for g in running)
     # the same camp with room in the battery: the plan's base loads stand
-    assert control_setpoints(site, plan, index, Measured({"bess-1": 90.0}, 300.0, 250.0), 0.25) == planned
+    assert control_setpoints(site, plan, index, Measured({"bess-1": 60.0}, 300.0, 250.0), 0.25) == planned
+
+
+def test_pv_room_guard_lowers_base_loads_to_what_the_battery_can_take():
+    site = load_site(EXAMPLE_SITE)
+    bess = site.batteries[0]
+    sp = _all_stopped(site).with_(genset_mode={"dg-1": "run", "dg-2": "run"},
+                                  genset_kw={"dg-1": 300.0, "dg-2": 200.0})
+    # load 300 kW, PV 250 kW: 50 kW net load; at 90 % the battery takes at most the room to 95 %
+    # over 15 min: the base loads (500 kW) come down together by the excess
+    room_kw = battery_limits_kw(bess, 90.0, 0.25)[0]
+    out = guard_pv_room(site, sp, {"bess-1": 90.0}, 50.0, look_ahead_h=0.25)
+    assert out.genset_mode == sp.genset_mode
+    assert sum(out.genset_kw[g] for g in ("dg-1", "dg-2")) == pytest.approx(50.0 + room_kw)
+    assert out.genset_kw["dg-1"] / out.genset_kw["dg-2"] == pytest.approx(1.5)
+    # a charge limit set by the plan counts as the battery's room
+    capped = guard_pv_room(site, sp.with_(battery_charge_limit_kw={"bess-1": 100.0}), {"bess-1": 50.0}, 50.0)
+    assert sum(capped.genset_kw[g] for g in ("dg-1", "dg-2")) == pytest.approx(150.0)
+    # room enough, sharing units only, or nothing measured: unchanged
+    assert guard_pv_room(site, sp, {"bess-1": 40.0}, 50.0) == sp
+    sharing = sp.with_(genset_kw={"dg-1": None, "dg-2": None})
+    assert guard_pv_room(site, sharing, {"bess-1": 90.0}, 50.0) == sharing
+    assert guard_pv_room(site, sp, {"bess-1": 90.0}, math.nan) == sp
 
 
 def test_chain_applies_the_mapping_then_both_guards():
