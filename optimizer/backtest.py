@@ -15,8 +15,12 @@ The loop is the live service's plan and control loops without Modbus or clocks (
    its model in place.
 3. Every physics step until the next re-plan: the live control loop's chain
    (:func:`optimizer.setpoints.step_at`, then :func:`optimizer.guards.control_setpoints`: the
-   plan step's setpoints and the two guards on the last measured load, PV and SOC), and the
-   kernel's step model (:func:`microgrid.plant.dispatch_step`) with the *actual* load and PV.
+   plan step's setpoints and the guards on the measured load, PV and SOC), and the kernel's step
+   model (:func:`microgrid.plant.dispatch_step`) with the *actual* load and PV. The guards see
+   the step's own load and PV (``guards_on_step=True``, the default): the live control loop
+   judges by measurements seconds old, far inside a 15-min physics step, which is also what the
+   rules below see. ``guards_on_step=False`` gives them the previous step's means instead (a
+   control loop as slow as the physics step).
 
 Rule-based strategies (load following, cycle charging) are HOMER's rules: they decide each step
 from the load and PV of that step and have no look-ahead. With ``rules_on_measured=True`` (the
@@ -69,8 +73,8 @@ def backtest(site: Site, conditions: ConditionsSource, *, start: datetime, days:
              forecast: str = "perfect", replan_every_min: float = 15,
              step_min: float | None = None, horizon_h: float | None = None,
              warmup_days: float = WARMUP_DAYS, milp_options: MilpOptions | None = None,
-             rules_on_measured: bool = True, keep_steps: bool = False, spinup_days: float = 0.0,
-             progress: Progress | None = None) -> BacktestResult:
+             rules_on_measured: bool = True, guards_on_step: bool = True, keep_steps: bool = False,
+             spinup_days: float = 0.0, progress: Progress | None = None) -> BacktestResult:
     """Operate the virtual camp with ``strategy`` for ``days`` from ``start``.
 
     Parameters
@@ -98,6 +102,9 @@ def backtest(site: Site, conditions: ConditionsSource, *, start: datetime, days:
         Passed to :func:`~optimizer.planner.make_planner`.
     rules_on_measured : bool
         Rule strategies decide each physics step on its actual load and PV (module docstring).
+    guards_on_step : bool
+        The MILP's guards judge each physics step by its actual load and PV rather than the
+        previous step's (module docstring).
     keep_steps : bool
         Keep every physics :class:`StepResult` in the result.
     spinup_days : float
@@ -116,7 +123,7 @@ def backtest(site: Site, conditions: ConditionsSource, *, start: datetime, days:
     InputError
         Unknown strategy or forecast, or steps that do not fit together.
     """
-    t_wall = time.perf_counter()
+    t_wall, t_cpu = time.perf_counter(), time.process_time()
     if horizon_h is not None:
         site = replace(site, optimizer=replace(site.optimizer, horizon_h=float(horizon_h)))
     if not (days > 0 and spinup_days >= 0):
@@ -139,8 +146,9 @@ def backtest(site: Site, conditions: ConditionsSource, *, start: datetime, days:
         when = grid.start + k * grid.step
         if k == spin_steps:
             meter.begin(when, camp)
-        if reactive:  # the rule and the guards both see this step's measurements
+        if reactive or guards_on_step:  # the guards (and a rule) see this step's measurements
             load_kw, pv_kw = float(truth.load_kw[k]), float(truth.pv_total_kw[k])
+        if reactive:
             plan = meter.count_plan(planner.plan(truth.step_inputs(k, when), PlanState.from_camp_state(camp)))
         elif k % grid.replan_every == 0 and source is not None:
             inputs = source.inputs(grid.plan_row(k), when)
@@ -151,11 +159,13 @@ def backtest(site: Site, conditions: ConditionsSource, *, start: datetime, days:
         setpoints = control_setpoints(site, plan, index, Measured(camp.soc_pct, load_kw, pv_kw),
                                       look_ahead_h=grid.dt_h)
         camp, res = dispatch_step(site, camp, truth.load_kw[k], truth.pv_kw(k), setpoints, grid.dt_h)
-        load_kw, pv_kw = res.load_kw, res.pv_kw  # measured: what the guards see at the next step
+        load_kw, pv_kw = res.load_kw, res.pv_kw  # what slow guards see at the next step
         meter.add_step(when, res, setpoints)
         if progress is not None:
             progress(k + 1, grid.steps)
-    return meter.finish(camp, time.perf_counter() - t_wall)
+    result = meter.finish(camp, time.perf_counter() - t_wall)
+    result.cpu_s = time.process_time() - t_cpu
+    return result
 
 
 @dataclass(frozen=True)

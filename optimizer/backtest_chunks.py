@@ -80,7 +80,7 @@ def merge_results(results: list[BacktestResult], wall_s: float = math.nan) -> Ba
                   solve_s=[], steps=[], step_times=[])
     for name in ("load_kwh", "served_kwh", "unserved_kwh", "pv_kwh", "pv_available_kwh", "curtailed_kwh",
                  "genset_kwh", "fuel_l", "battery_charge_kwh", "battery_discharge_kwh", "soc_change_l",
-                 "reserve_shortfall_kwh", "reserve_shortfall_h", "plans", "fallbacks"):
+                 "reserve_shortfall_kwh", "reserve_shortfall_h", "plans", "fallbacks", "cpu_s"):
         setattr(out, name, sum(getattr(r, name) for r in results))
     for name in ("genset_run_h", "genset_starts", "genset_below_min_h", "fallback_reasons", "statuses"):
         total: Counter = Counter()

@@ -70,6 +70,9 @@ class BacktestResult:
         Solve time of every plan. [s]
     wall_s : float
         Wall time of the whole backtest. [s]
+    cpu_s : float
+        CPU time the backtest's process(es) used, all threads (chunks: summed); on a shared
+        machine the wall time says more about the others' load than about the backtest. [s]
     steps : list[StepResult]
         Per physics step, when asked for (``keep_steps``).
     step_times : list[datetime]
@@ -109,6 +112,7 @@ class BacktestResult:
     statuses: dict[str, int] = field(default_factory=dict)
     solve_s: list[float] = field(default_factory=list)
     wall_s: float = math.nan
+    cpu_s: float = math.nan
     steps: list[StepResult] = field(default_factory=list)
     step_times: list[datetime] = field(default_factory=list)
 
@@ -188,7 +192,7 @@ class BacktestResult:
             "plans": self.plans, "fallbacks": self.fallbacks,
             "fallback_reasons": dict(self.fallback_reasons), "statuses": dict(self.statuses),
             "solve_p50_s": _finite(self.solve_p50_s), "solve_p95_s": _finite(self.solve_p95_s),
-            "wall_s": self.wall_s,
+            "wall_s": self.wall_s, "cpu_s": self.cpu_s,
         }
 
 
@@ -218,7 +222,7 @@ def format_table(r: BacktestResult) -> str:
         ("reserve shortfall", f"{r.reserve_shortfall_kwh:,.2f} kWh over {r.reserve_shortfall_h:,.2f} h"),
         ("plans / fallbacks", f"{r.plans} / {r.fallbacks}"),
         ("solve time p50 / p95", f"{r.solve_p50_s:.3f} / {r.solve_p95_s:.3f} s"),
-        ("wall time", f"{r.wall_s:,.1f} s"),
+        ("wall time", f"{r.wall_s:,.1f} s  (CPU {r.cpu_s:,.1f} s)"),
     ]
     for reason, n in r.fallback_reasons.items():
         rows.append(("fallback reason", f"{n}x {reason}"))

@@ -1,13 +1,15 @@
 """The guards between a plan's setpoints and the plant, and the one control chain that applies them.
 
-A plan is made on a forecast. When the camp runs away from it, three guards act on the latest
+A plan is made on a forecast. When the camp runs away from it, four guards act on the latest
 measurements before the setpoints go out: :func:`guard_full_battery` (a full battery: the running
-gensets give up their base loads so they do not push PV off), :func:`guard_empty_battery` (the
-battery cannot carry the measured net load until the next plan) and :func:`guard_reserve` (the
-camp would hold less operating reserve than the site's rule). :func:`control_setpoints` chains
-the plan-step mapping and the three guards in that order; the live service and the backtest both
-call it, after looking the step up with :func:`optimizer.setpoints.step_at` (docs/architecture.md
-§8). Pure.
+gensets give up their base loads so they do not push PV off, and go back to their controllers'
+own auto mode while the PV covers the load), :func:`guard_pv_room` (base loads that, with more
+PV than forecast, would charge the battery beyond what it can take are lowered),
+:func:`guard_empty_battery` (the battery cannot carry the measured net load until the next plan)
+and :func:`guard_reserve` (the camp would hold less operating reserve than the site's rule).
+:func:`control_setpoints` chains the plan-step mapping and the four guards in that order; the live
+service and the backtest both call it, after looking the step up with
+:func:`optimizer.setpoints.step_at` (docs/architecture.md §8). Pure.
 """
 
 from __future__ import annotations
@@ -17,14 +19,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from microgrid.plant import Setpoints
-from microgrid.plant.battery import battery_reserve_kw, deliverable_energy_kwh
+from microgrid.plant.battery import battery_limits_kw, battery_reserve_kw, deliverable_energy_kwh
 from microgrid.plant.gensets import genset_base_kw, smallest_cover
 from microgrid.plant.reserve import reserve_shortfall_kw
 from microgrid.site import Genset, Site
 from optimizer.plan import Plan
 from optimizer.setpoints import SOC_FULL_TOL_PCT, setpoints_for_step
 
-__all__ = ["Measured", "control_setpoints", "guard_empty_battery", "guard_full_battery", "guard_reserve"]
+__all__ = ["Measured", "control_setpoints", "guard_empty_battery", "guard_full_battery", "guard_pv_room",
+           "guard_reserve"]
 
 
 @dataclass(frozen=True)
@@ -63,32 +66,82 @@ def control_setpoints(site: Site, plan: Plan, index: int | None, measured: Measu
     setpoints = setpoints_for_step(site, plan, index)
     if measured is None:
         return setpoints
-    setpoints = guard_full_battery(site, setpoints, measured.soc_pct)
+    setpoints = guard_full_battery(site, setpoints, measured.soc_pct, measured.load_kw - measured.pv_kw)
+    setpoints = guard_pv_room(site, setpoints, measured.soc_pct, measured.load_kw - measured.pv_kw,
+                              look_ahead_h=look_ahead_h)
     setpoints = guard_empty_battery(site, setpoints, measured.soc_pct, measured.load_kw - measured.pv_kw,
                                     look_ahead_h=look_ahead_h)
     return guard_reserve(site, setpoints, measured.soc_pct, measured.load_kw, measured.pv_kw,
                          look_ahead_h=look_ahead_h)
 
 
-def guard_full_battery(site: Site, setpoints: Setpoints, soc_pct: Mapping[str, float]) -> Setpoints:
-    """Running gensets follow the net load instead of their base loads while a battery is full.
+def guard_full_battery(site: Site, setpoints: Setpoints, soc_pct: Mapping[str, float],
+                       net_load_kw: float = math.nan) -> Setpoints:
+    """Running gensets follow the net load instead of their base loads while a battery is full,
+    and go back to auto while the PV covers the load as well.
 
     A base load is the plan's intent for a forecast; when the PV runs above it the grid-forming
     battery stores the difference, and once a battery is full (within
     :data:`~optimizer.setpoints.SOC_FULL_TOL_PCT` of its SOC maximum) a genset held at its base
     load pushes PV off instead: the plant, like a real inverter, curtails PV before it lowers a
     genset (:func:`microgrid.plant.step.dispatch_step`). So every running genset drops its base
-    load and shares the net load (down to its minimum load); the plan's commitment stands.
+    load and shares the net load (down to its minimum load). When, besides, the measured PV
+    covers the whole load (``net_load_kw`` <= 0), even a genset at its minimum load only pushes
+    PV off: the running units are handed back to their controllers' auto mode, whose own timers
+    stop them once their minimum run time is over (:func:`microgrid.plant.autostart.decide_running`;
+    the reserve guard after this one starts a unit again if the rule needs it). Otherwise the
+    plan's commitment stands.
 
     Parameters
     ----------
     soc_pct : Mapping[str, float]
         Measured SOC per battery; a battery without one is not full. [%]
+    net_load_kw : float, optional
+        Measured load minus PV; NaN (unknown) keeps the commitment. [kW]
     """
     full = any(soc_pct.get(b.name, -math.inf) >= b.soc_max_pct - SOC_FULL_TOL_PCT for b in site.batteries)
-    held: dict[str, float | None] = {g.name: None for g in site.gensets
-                                     if setpoints.mode(g.name) == "run" and setpoints.genset_kw.get(g.name) is not None}
-    return setpoints.with_(genset_kw=held) if full and held else setpoints
+    running = [g.name for g in site.gensets if setpoints.mode(g.name) == "run"]
+    if not (full and running):
+        return setpoints
+    if math.isfinite(net_load_kw) and net_load_kw <= 0:
+        return setpoints.with_(genset_mode={g: "auto" for g in running}, genset_kw={g: None for g in running})
+    held: dict[str, float | None] = {g: None for g in running if setpoints.genset_kw.get(g) is not None}
+    return setpoints.with_(genset_kw=held) if held else setpoints
+
+
+def guard_pv_room(site: Site, setpoints: Setpoints, soc_pct: Mapping[str, float], net_load_kw: float,
+                  look_ahead_h: float = 0.25) -> Setpoints:
+    """Lower the running gensets' base loads so diesel does not push PV off.
+
+    A plan sets base loads above the net load to charge the battery with diesel, sized on its PV
+    forecast. When more PV comes, the base loads plus the PV exceed the load plus what the
+    batteries can take (their charge limits and the room left below their SOC maxima over
+    ``look_ahead_h``), and the plant curtails PV before it lowers a genset. So the base loads
+    are scaled down together by the excess (each still held within its unit's minimum and
+    rating, :func:`~microgrid.plant.gensets.genset_base_kw`); the commitment stands.
+
+    Parameters
+    ----------
+    soc_pct : Mapping[str, float]
+        Measured SOC per battery; a battery without one takes nothing. [%]
+    net_load_kw : float
+        Measured load minus PV; NaN leaves the setpoints alone. [kW]
+    look_ahead_h : float
+        The step the batteries' room is judged over. [h]
+    """
+    base = {g.name: genset_base_kw(g, kw) for g in site.gensets
+            if setpoints.mode(g.name) == "run" and (kw := setpoints.genset_kw.get(g.name)) is not None}
+    if not base or not math.isfinite(net_load_kw):
+        return setpoints
+    room_kw = sum(battery_limits_kw(b, soc_pct[b.name], look_ahead_h,
+                                    charge_limit_kw=setpoints.battery_charge_limit_kw.get(b.name))[0]
+                  for b in site.batteries if b.name in soc_pct)
+    total_kw = sum(base.values())
+    excess_kw = total_kw - max(net_load_kw, 0.0) - room_kw
+    if excess_kw <= 1e-6:
+        return setpoints
+    scale = max(total_kw - excess_kw, 0.0) / total_kw
+    return setpoints.with_(genset_kw={g: kw * scale for g, kw in base.items()})
 
 
 def guard_empty_battery(site: Site, setpoints: Setpoints, soc_pct: Mapping[str, float],

@@ -93,7 +93,7 @@ def test_same_seed_same_result(site):
             for _ in range(2)]
     runs += [backtest(site, _truth(site, 11), strategy="cycle-charging", forecast="realistic",
                       rules_on_measured=False, replan_every_min=60, **kw) for _ in range(2)]
-    drop = ("wall_s", "solve_p50_s", "solve_p95_s")
+    drop = ("wall_s", "cpu_s", "solve_p50_s", "solve_p95_s")
     a, b, c, d = ({k: v for k, v in r.to_dict().items() if k not in drop} for r in runs)
     assert a == b and c == d
     assert c["forecast"] == "realistic" and c["plans"] == 12

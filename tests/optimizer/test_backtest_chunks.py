@@ -112,13 +112,13 @@ def test_chunks_in_processes_cover_the_sequential_period(site, lf_3d):
     # load following the state converges within the spin-up, so fuel agrees closely
     assert chunked.fuel_l == pytest.approx(lf_3d.fuel_l, rel=0.02)
     assert chunked.balance_error_kwh == pytest.approx(0.0, abs=1e-6)
-    assert math.isfinite(chunked.wall_s)
+    assert math.isfinite(chunked.wall_s) and chunked.cpu_s > 0  # CPU time of both chunk processes, summed
 
 
 def test_one_job_runs_the_chunks_in_this_process(site, lf_3d):
     one = backtest_chunks(site, TRUTH, start=START, days=3, chunks=1, jobs=1, strategy="load-following")
     assert one.fuel_l == pytest.approx(lf_3d.fuel_l, rel=1e-12)
-    assert replace(one, wall_s=0.0).to_dict() == replace(lf_3d, wall_s=0.0).to_dict()
+    assert replace(one, wall_s=0.0, cpu_s=0.0).to_dict() == replace(lf_3d, wall_s=0.0, cpu_s=0.0).to_dict()
 
 
 def test_cli_jobs_runs_chunks_and_matches_the_period(capsys, lf_3d):

@@ -4,18 +4,22 @@ backtest share."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
+import pytest
 from testkit import EXAMPLE_SITE
 
 from microgrid.config import load_site
-from microgrid.plant import Setpoints
+from microgrid.plant import CampState, Setpoints, dispatch_step
+from microgrid.plant.battery import battery_limits_kw
 from optimizer.guards import (
     Measured,
     control_setpoints,
     guard_empty_battery,
     guard_full_battery,
+    guard_pv_room,
     guard_reserve,
 )
 from optimizer.plan import PlanInputs, PlanState
@@ -105,6 +109,45 @@ def test_full_battery_guard_releases_base_loads_only_while_a_battery_is_full():
     assert guard_full_battery(site, sp, {}) == sp
 
 
+def test_full_battery_guard_hands_running_units_to_auto_while_the_pv_covers_the_load():
+    site = load_site(EXAMPLE_SITE)
+    sp = _all_stopped(site).with_(genset_mode={"dg-1": "run", "dg-3": "run"},
+                                  genset_kw={"dg-1": 300.0, "dg-3": None})
+    full = {"bess-1": 95.0}
+    # PV 20 kW above the load: both running units back to auto, no base load; stopped ones stay
+    out = guard_full_battery(site, sp, full, net_load_kw=-20.0)
+    assert out.genset_mode == {"dg-1": "auto", "dg-2": "stop", "dg-3": "auto"}
+    assert out.genset_kw == {"dg-1": None, "dg-2": None, "dg-3": None}
+    # the load above the PV, an unknown net load, or room in the battery: the commitment stands
+    for soc, net in ((full, 5.0), (full, math.nan), ({"bess-1": 90.0}, -20.0)):
+        assert guard_full_battery(site, sp, soc, net_load_kw=net).genset_mode == sp.genset_mode
+
+
+def test_chain_stops_a_unit_at_minimum_load_that_would_push_pv_off():
+    """Battery full, PV above the load, a planned unit past its minimum run time: the guard hands it
+    to auto and the plant's auto logic stops it, so only the PV the load cannot take is curtailed;
+    a unit still inside its minimum run time keeps running (its controller's timer)."""
+    site = load_site(EXAMPLE_SITE)
+    plan = _rule_plan(site)
+    index = step_at(plan, plan.time[1])
+    planned = setpoints_for_step(site, plan, index)
+    running = [g.name for g in site.gensets if planned.mode(g.name) == "run"]
+    assert running
+    got = control_setpoints(site, plan, index, Measured({"bess-1": 95.0}, 300.0, 360.0), 0.25)
+    assert all(got.mode(g) == "auto" for g in running)
+    camp = CampState.initial(site)
+    pv = {a.name: 360.0 * a.kwp / sum(b.kwp for b in site.pv_arrays) for a in site.pv_arrays}
+    on_long = {g.name: g.name in running for g in site.gensets}
+    for age, expect_on in ((max(g.min_up_min for g in site.gensets) + 1.0, False), (0.0, True)):
+        state = replace(camp, soc_pct={"bess-1": 95.0}, genset_running=on_long,
+                        genset_state_min={g.name: age for g in site.gensets})
+        _, res = dispatch_step(site, state, 300.0, pv, got, 0.25)
+        assert any(res.genset_on.values()) is expect_on
+        if not expect_on:
+            assert res.pv_curtailed_kw == pytest.approx(60.0, abs=1e-6)
+            assert sum(res.fuel_l.values()) == 0.0
+
+
 def test_chain_releases_base_loads_when_the_battery_is_full():
     site = load_site(EXAMPLE_SITE)
     plan = _rule_plan(site)
@@ -117,7 +160,29 @@ def test_chain_releases_base_loads_when_the_battery_is_full():
     assert got.genset_mode == planned.genset_mode
     assert all(got.genset_kw[g] is None for g in running)
     # the same camp with room in the battery: the plan's base loads stand
-    assert control_setpoints(site, plan, index, Measured({"bess-1": 90.0}, 300.0, 250.0), 0.25) == planned
+    assert control_setpoints(site, plan, index, Measured({"bess-1": 60.0}, 300.0, 250.0), 0.25) == planned
+
+
+def test_pv_room_guard_lowers_base_loads_to_what_the_battery_can_take():
+    site = load_site(EXAMPLE_SITE)
+    bess = site.batteries[0]
+    sp = _all_stopped(site).with_(genset_mode={"dg-1": "run", "dg-2": "run"},
+                                  genset_kw={"dg-1": 300.0, "dg-2": 200.0})
+    # load 300 kW, PV 250 kW: 50 kW net load; at 90 % the battery takes at most the room to 95 %
+    # over 15 min: the base loads (500 kW) come down together by the excess
+    room_kw = battery_limits_kw(bess, 90.0, 0.25)[0]
+    out = guard_pv_room(site, sp, {"bess-1": 90.0}, 50.0, look_ahead_h=0.25)
+    assert out.genset_mode == sp.genset_mode
+    assert sum(out.genset_kw[g] for g in ("dg-1", "dg-2")) == pytest.approx(50.0 + room_kw)
+    assert out.genset_kw["dg-1"] / out.genset_kw["dg-2"] == pytest.approx(1.5)
+    # a charge limit set by the plan counts as the battery's room
+    capped = guard_pv_room(site, sp.with_(battery_charge_limit_kw={"bess-1": 100.0}), {"bess-1": 50.0}, 50.0)
+    assert sum(capped.genset_kw[g] for g in ("dg-1", "dg-2")) == pytest.approx(150.0)
+    # room enough, sharing units only, or nothing measured: unchanged
+    assert guard_pv_room(site, sp, {"bess-1": 40.0}, 50.0) == sp
+    sharing = sp.with_(genset_kw={"dg-1": None, "dg-2": None})
+    assert guard_pv_room(site, sharing, {"bess-1": 90.0}, 50.0) == sharing
+    assert guard_pv_room(site, sp, {"bess-1": 90.0}, math.nan) == sp
 
 
 def test_chain_applies_the_mapping_then_both_guards():
