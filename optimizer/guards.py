@@ -137,7 +137,7 @@ def guard_pv_room(site: Site, setpoints: Setpoints, soc_pct: Mapping[str, float]
                                     charge_limit_kw=setpoints.battery_charge_limit_kw.get(b.name))[0]
                   for b in site.batteries if b.name in soc_pct)
     total_kw = sum(base.values())
-    excess_kw = total_kw - max(net_load_kw, 0.0) - room_kw
+    excess_kw = total_kw - net_load_kw - room_kw  # PV above the load needs the same room
     if excess_kw <= 1e-6:
         return setpoints
     scale = max(total_kw - excess_kw, 0.0) / total_kw

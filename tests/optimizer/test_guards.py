@@ -175,6 +175,9 @@ def test_pv_room_guard_lowers_base_loads_to_what_the_battery_can_take():
     assert out.genset_mode == sp.genset_mode
     assert sum(out.genset_kw[g] for g in ("dg-1", "dg-2")) == pytest.approx(50.0 + room_kw)
     assert out.genset_kw["dg-1"] / out.genset_kw["dg-2"] == pytest.approx(1.5)
+    # PV above the load (net -30 kW) fills the same room first
+    out = guard_pv_room(site, sp, {"bess-1": 90.0}, -30.0, look_ahead_h=0.25)
+    assert sum(out.genset_kw[g] for g in ("dg-1", "dg-2")) == pytest.approx(room_kw - 30.0)
     # a charge limit set by the plan counts as the battery's room
     capped = guard_pv_room(site, sp.with_(battery_charge_limit_kw={"bess-1": 100.0}), {"bess-1": 50.0}, 50.0)
     assert sum(capped.genset_kw[g] for g in ("dg-1", "dg-2")) == pytest.approx(150.0)
