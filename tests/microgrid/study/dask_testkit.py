@@ -9,7 +9,6 @@ stays dead, as a machine that drops out of a cluster does.
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from telemetry.testing import free_port
+from telemetry.testing.process import stop_by_pid
 
 
 class DaskProcesses:
@@ -71,8 +71,7 @@ class DaskProcesses:
 
     def stop(self) -> None:
         for proc in [*self.workers, self.scheduler]:
-            if proc is not None:
-                stop_pid(proc)
+            stop_by_pid(proc)  # None and exited processes are left alone
         self.workers, self.scheduler = [], None
 
     def __enter__(self) -> "DaskProcesses":
@@ -80,17 +79,6 @@ class DaskProcesses:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-def stop_pid(proc: subprocess.Popen, timeout_s: float = 10.0) -> None:
-    """SIGTERM by PID, SIGKILL if still alive after ``timeout_s``."""
-    if proc.poll() is None:
-        os.kill(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=timeout_s)
 
 
 def _listening(port: int) -> bool:
